@@ -1,0 +1,76 @@
+//! The `migration-exporter` daemon: parse flags, set up logging, bind, run until SIGTERM/SIGINT.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind as ClapErrorKind;
+use migration_exporter::config::{self, ExporterFlags};
+use migration_exporter::{daemon, logging};
+
+fn main() -> ExitCode {
+    let flags = match ExporterFlags::try_parse() {
+        Ok(f) => f,
+        Err(e)
+            if matches!(
+                e.kind(),
+                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("migration-exporter: {}", config::one_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let config = match flags.to_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("migration-exporter: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&config.log);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
+    let result: anyhow::Result<()> = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen_address)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_address))?;
+        tracing::info!(
+            address = %listener.local_addr()?,
+            table = %config.dynamo.table,
+            version = env!("CARGO_PKG_VERSION"),
+            "listening"
+        );
+        daemon::run(config, listener, shutdown_signal()).await?;
+        Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "exiting");
+            eprintln!("migration-exporter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

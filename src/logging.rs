@@ -1,0 +1,41 @@
+//! Log setup for the binaries: logfmt (tracing-logfmt) or JSON lines on stderr, at the configured
+//! level for this crate; the AWS SDK and HTTP stack stay at warn unless tracing everything.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Installs the global subscriber. Call once, at start-up.
+pub fn init(cfg: &LogConfig) {
+    let level = cfg.level.as_str().to_ascii_lowercase();
+    let deps = if cfg.level == tracing::Level::TRACE {
+        "trace"
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::new(format!(
+        "{level},aws_config={deps},aws_smithy_runtime={deps},aws_smithy_runtime_api={deps},aws_sdk_dynamodb={deps},hyper={deps},hyper_util={deps},h2={deps},rustls={deps}"
+    ));
+    let registry = tracing_subscriber::registry().with(filter);
+    match cfg.format {
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_logfmt::builder()
+                    .with_span_name(false)
+                    .with_span_path(false)
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
+}

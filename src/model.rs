@@ -1,0 +1,195 @@
+//! The migration-progress record as typed Rust values: [`Status`], [`Timestamp`], [`SpaceKey`] and
+//! [`SpaceProgress`], one per item of the table. Decoding from DynamoDB attributes lives in
+//! [`crate::item`]; this module has no I/O.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A space's migration status, as the workers write it in the `status` attribute.
+///
+/// Anything the workers are not known to write (a typo, a future status, a missing or mistyped
+/// attribute) is kept as [`Status::Unknown`] so that it is counted rather than dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Unknown,
+}
+
+impl Status {
+    /// Every status, in display order; the index of each is [`Status::index`].
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::InProgress,
+        Status::Completed,
+        Status::Failed,
+        Status::Unknown,
+    ];
+
+    /// The statuses workers write (all but [`Status::Unknown`]).
+    pub const KNOWN: [Status; 4] = [
+        Status::Pending,
+        Status::InProgress,
+        Status::Completed,
+        Status::Failed,
+    ];
+
+    /// Parses the table's spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "pending" => Some(Status::Pending),
+            "in-progress" => Some(Status::InProgress),
+            "completed" => Some(Status::Completed),
+            "failed" => Some(Status::Failed),
+            _ => None,
+        }
+    }
+
+    /// The table's spelling (and the `status` label value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::InProgress => "in-progress",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// Position in [`Status::ALL`], for per-status arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point in time with millisecond precision, as the workers' ISO 8601 strings carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// From milliseconds since the Unix epoch.
+    pub fn from_millis(ms: i64) -> Self {
+        Timestamp(ms)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds since the Unix epoch, as Prometheus wants timestamps.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        Self::from_system_time(SystemTime::now())
+    }
+
+    /// From a `SystemTime` (times before 1970 clamp to the epoch).
+    pub fn from_system_time(t: SystemTime) -> Self {
+        let ms = t
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Timestamp(ms)
+    }
+
+    /// As a `SystemTime` (negative times clamp to the epoch).
+    pub fn to_system_time(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0.max(0) as u64)
+    }
+
+    /// Parses an RFC 3339 / ISO 8601 UTC time such as `2025-10-31T15:15:23.123Z`.
+    pub fn parse_iso(s: &str) -> Option<Self> {
+        humantime::parse_rfc3339(s).ok().map(Self::from_system_time)
+    }
+
+    /// Formats as the workers do (JavaScript's `toISOString()`): `2025-10-31T15:15:23.123Z`.
+    pub fn to_iso(self) -> String {
+        humantime::format_rfc3339_millis(self.to_system_time()).to_string()
+    }
+
+    /// This time moved back by `d`.
+    pub fn minus(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_sub(d.as_millis() as i64))
+    }
+}
+
+/// The primary key of one space's record: partition key `customer`, sort key `space`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpaceKey {
+    pub customer: String,
+    pub space: String,
+}
+
+impl SpaceKey {
+    pub fn new(customer: impl Into<String>, space: impl Into<String>) -> Self {
+        SpaceKey {
+            customer: customer.into(),
+            space: space.into(),
+        }
+    }
+}
+
+/// One record of the `migration-progress` table, decoded leniently: problems found while decoding
+/// are listed in [`SpaceProgress::problems`] instead of failing the whole read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaceProgress {
+    pub key: SpaceKey,
+    pub status: Status,
+    pub total_uploads: u64,
+    pub completed_uploads: u64,
+    pub last_processed_upload: Option<String>,
+    pub instance_id: Option<String>,
+    pub worker_id: Option<String>,
+    pub error: Option<String>,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+    pub problems: crate::item::Problems,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_its_table_spelling() {
+        for s in Status::KNOWN {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("paused"), None);
+        assert_eq!(Status::parse("In-Progress"), None);
+    }
+
+    #[test]
+    fn status_index_matches_position_in_all() {
+        for (i, s) in Status::ALL.iter().enumerate() {
+            assert_eq!(s.index(), i);
+        }
+    }
+
+    #[test]
+    fn timestamp_formats_like_javascript_to_iso_string() {
+        let t = Timestamp::parse_iso("2025-10-31T15:15:23.123Z").unwrap();
+        assert_eq!(t.to_iso(), "2025-10-31T15:15:23.123Z");
+        assert_eq!(t.as_millis(), 1_761_923_723_123);
+        let whole = Timestamp::parse_iso("2025-10-31T15:15:23Z").unwrap();
+        assert_eq!(whole.to_iso(), "2025-10-31T15:15:23.000Z");
+    }
+
+    #[test]
+    fn timestamp_rejects_garbage() {
+        assert_eq!(Timestamp::parse_iso("yesterday"), None);
+        assert_eq!(Timestamp::parse_iso(""), None);
+    }
+}
