@@ -147,19 +147,20 @@ impl Aggregator {
         totals.uploads += p.total_uploads;
         totals.completed_uploads += p.completed_uploads;
         if p.status == Status::InProgress
-            && let Some(updated) = p.updated_at {
-                stats.oldest_in_progress_update =
-                    min_some(stats.oldest_in_progress_update, Some(updated));
-                if updated < self.ctx.stuck_cutoff() {
-                    stats.stuck += 1;
-                    self.keep_stuck(StuckSpace {
-                        updated_at: updated,
-                        key: p.key.clone(),
-                        instance_id: instance.to_owned(),
-                        worker_id: worker.to_owned(),
-                    });
-                }
+            && let Some(updated) = p.updated_at
+        {
+            stats.oldest_in_progress_update =
+                min_some(stats.oldest_in_progress_update, Some(updated));
+            if updated < self.ctx.stuck_cutoff() {
+                stats.stuck += 1;
+                self.keep_stuck(StuckSpace {
+                    updated_at: updated,
+                    key: p.key.clone(),
+                    instance_id: instance.to_owned(),
+                    worker_id: worker.to_owned(),
+                });
             }
+        }
     }
 
     fn keep_stuck(&mut self, s: StuckSpace) {

@@ -241,3 +241,138 @@ impl MetricsRenderer {
         String::from_utf8_lossy(&out).into_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::aggregate::{StuckSpace, Totals, WorkerStats};
+    use crate::model::{SpaceKey, Timestamp};
+    use crate::snapshot::{Health, Published, Snapshot, WorkerKey};
+
+    const GOLDEN: &str = "tests/golden/metrics.prom";
+
+    fn totals(spaces: u64, uploads: u64, completed_uploads: u64) -> Totals {
+        Totals {
+            spaces,
+            uploads,
+            completed_uploads,
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        let t = |s: &str| Timestamp::parse_iso(s).unwrap();
+        let mut one = WorkerStats::default();
+        one.by_status[Status::Completed.index()] = totals(823, 400_123, 400_123);
+        one.by_status[Status::InProgress.index()] = totals(2, 3_000, 1_234);
+        one.by_status[Status::Pending.index()] = totals(781, 390_000, 0);
+        one.stuck = 1;
+        one.oldest_in_progress_update = Some(t("2025-10-31T13:08:23.000Z"));
+        let mut unassigned = WorkerStats::default();
+        unassigned.by_status[Status::Pending.index()] = totals(12, 0, 0);
+        unassigned.by_status[Status::Unknown.index()] = totals(1, 5, 0);
+        let mut failed = WorkerStats::default();
+        failed.by_status[Status::Failed.index()] = totals(1, 2_000, 567);
+        let workers = BTreeMap::from([
+            (key("1", "1"), one),
+            (key("", ""), unassigned),
+            (key("2", "5"), failed),
+        ]);
+        let mut invalid = [0; InvalidReason::ALL.len()];
+        invalid[InvalidReason::UnknownStatus.index()] = 1;
+        Snapshot {
+            taken_at: t("2025-10-31T15:15:00.000Z"),
+            stuck_after: Duration::from_secs(3600),
+            workers,
+            stuck_spaces: vec![StuckSpace {
+                updated_at: t("2025-10-31T13:08:23.000Z"),
+                key: SpaceKey::new("did:mailto:example.com:user", "did:key:z6Mkk"),
+                instance_id: "1".into(),
+                worker_id: "1".into(),
+            }],
+            invalid,
+            items: 1_621,
+        }
+    }
+
+    fn key(i: &str, w: &str) -> WorkerKey {
+        WorkerKey {
+            instance_id: i.into(),
+            worker_id: w.into(),
+        }
+    }
+
+    fn render(published: Published, meter: ReadMeter) -> String {
+        let store = Arc::new(SnapshotStore::new());
+        store.publish(published);
+        let collector = MigrationCollector::new(
+            store,
+            Arc::new(meter),
+            "migration-progress",
+            Duration::from_secs(30),
+        );
+        MetricsRenderer::new(collector).render()
+    }
+
+    #[test]
+    fn renders_the_golden_exposition() {
+        let snap = snapshot();
+        let mut health = Health::default();
+        health.record_success(
+            RefreshKind::Full,
+            &snap,
+            Duration::from_millis(1_250),
+            Timestamp::parse_iso("2025-10-31T15:15:01.250Z").unwrap(),
+        );
+        health.record_failure(ErrorKind::Throttled);
+        let meter = ReadMeter::default();
+        meter.record(ReadOp::Scan, Some(55.5), 1_621);
+        meter.record(ReadOp::Describe, None, 0);
+        let text = render(
+            Published {
+                snapshot: Some(Arc::new(snap)),
+                health,
+            },
+            meter,
+        );
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text, golden,
+            "rendering changed; rerun with UPDATE_GOLDEN=1 if intended"
+        );
+    }
+
+    #[test]
+    fn before_the_first_refresh_only_exporter_health_is_shown() {
+        let text = render(Published::default(), ReadMeter::default());
+        assert!(!text.contains("migration_spaces"));
+        assert!(text.contains("migration_exporter_last_refresh_success 0\n"));
+        assert!(text.contains("migration_exporter_last_refresh_success_timestamp_seconds 0\n"));
+        assert!(text.contains("migration_exporter_refresh_errors_total{kind=\"throttled\"} 0\n"));
+    }
+
+    #[test]
+    fn every_status_is_present_for_every_worker_seen() {
+        let text = render(
+            Published {
+                snapshot: Some(Arc::new(snapshot())),
+                health: Health::default(),
+            },
+            ReadMeter::default(),
+        );
+        for (i, w) in [("1", "1"), ("", ""), ("2", "5")] {
+            for s in Status::ALL {
+                let series = format!(
+                    "migration_spaces{{instance_id=\"{i}\",status=\"{}\",worker_id=\"{w}\"}}",
+                    s.as_str()
+                );
+                assert!(text.contains(&series), "missing {series}");
+            }
+        }
+    }
+}

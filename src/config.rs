@@ -231,13 +231,14 @@ impl DynamoFlags {
             ));
         }
         if let Some(url) = &self.endpoint_url
-            && !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(usage(
-                    "dynamodb.endpoint-url",
-                    url,
-                    "an http:// or https:// URL",
-                ));
-            }
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(usage(
+                "dynamodb.endpoint-url",
+                url,
+                "an http:// or https:// URL",
+            ));
+        }
         Ok(DynamoConfig {
             table: self.table.clone(),
             status_index: self.status_index.clone(),

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// What went wrong, coarsely enough to act on (and to use as a metric label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +88,20 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// An error and its sources on one line, `outer: inner: root`, each level said once.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// A failed table operation.
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} on {table} failed ({kind}): {message}")]
@@ -101,12 +116,15 @@ pub struct TableError {
 
 impl TableError {
     /// Classifies an SDK error.
-    pub fn from_sdk<E, R>(operation: &'static str, table: &str, err: SdkError<E, R>) -> TableError
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        table: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> TableError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug,
     {
-        let message = DisplayErrorContext(&err).to_string();
+        let message = error_chain(&err);
         let kind = match &err {
             SdkError::TimeoutError(_) => ErrorKind::Timeout,
             SdkError::DispatchFailure(d) if d.is_timeout() => ErrorKind::Timeout,

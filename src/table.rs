@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{
@@ -92,17 +93,17 @@ impl ProgressTable {
         &self.client
     }
 
-    fn err<E, R>(
+    /// Maps an SDK error of operation `op` to a [`TableError`].
+    fn err<E>(
         &self,
         op: &'static str,
-    ) -> impl FnOnce(aws_sdk_dynamodb::error::SdkError<E, R>) -> TableError + '_
+    ) -> impl FnOnce(aws_sdk_dynamodb::error::SdkError<E, HttpResponse>) -> TableError + '_
     where
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata
             + std::error::Error
             + Send
             + Sync
             + 'static,
-        R: std::fmt::Debug,
     {
         move |e| TableError::from_sdk(op, &self.table, e)
     }

@@ -16,7 +16,13 @@ fn padding() -> String {
     "x".repeat(1000)
 }
 
-fn record(customer: &str, space: &str, status: Status, instance: &str, updated: Timestamp) -> SpaceProgress {
+fn record(
+    customer: &str,
+    space: &str,
+    status: Status,
+    instance: &str,
+    updated: Timestamp,
+) -> SpaceProgress {
     SpaceProgress {
         key: SpaceKey::new(customer, space),
         status,
@@ -44,24 +50,39 @@ async fn create_is_resume_safe_and_updates_round_trip() {
         worker_id: "5".into(),
     };
     assert_eq!(table.get_space_progress(&key).await.unwrap(), None);
-    assert_eq!(table.create_space_progress(&new, t0).await.unwrap(), Created::Inserted);
+    assert_eq!(
+        table.create_space_progress(&new, t0).await.unwrap(),
+        Created::Inserted
+    );
 
     let t1 = Timestamp::parse_iso("2025-10-31T15:15:23.456Z").unwrap();
-    table.update_space_progress(&key, 234, "bafkreiabc123", t1).await.unwrap();
+    table
+        .update_space_progress(&key, 234, "bafkreiabc123", t1)
+        .await
+        .unwrap();
     // A resumed worker creating again leaves the record alone.
     let t2 = Timestamp::parse_iso("2025-10-31T16:00:00.000Z").unwrap();
-    assert_eq!(table.create_space_progress(&new, t2).await.unwrap(), Created::AlreadyExists);
+    assert_eq!(
+        table.create_space_progress(&new, t2).await.unwrap(),
+        Created::AlreadyExists
+    );
 
     let got = table.get_space_progress(&key).await.unwrap().unwrap();
     assert!(got.problems.is_empty(), "{:?}", got.problems);
     assert_eq!(got.status, Status::InProgress);
     assert_eq!((got.completed_uploads, got.total_uploads), (234, 1000));
     assert_eq!(got.last_processed_upload.as_deref(), Some("bafkreiabc123"));
-    assert_eq!((got.instance_id.as_deref(), got.worker_id.as_deref()), (Some("2"), Some("5")));
+    assert_eq!(
+        (got.instance_id.as_deref(), got.worker_id.as_deref()),
+        (Some("2"), Some("5"))
+    );
     assert_eq!(got.created_at, Some(t0));
     assert_eq!(got.updated_at, Some(t1));
 
-    table.mark_space_failed(&key, "Invalid delegation proof", t2).await.unwrap();
+    table
+        .mark_space_failed(&key, "Invalid delegation proof", t2)
+        .await
+        .unwrap();
     let failed = table.get_space_progress(&key).await.unwrap().unwrap();
     assert_eq!(failed.status, Status::Failed);
     assert_eq!(failed.error.as_deref(), Some("Invalid delegation proof"));
@@ -70,8 +91,17 @@ async fn create_is_resume_safe_and_updates_round_trip() {
     table.mark_space_completed(&key, t2).await.unwrap();
     let done = table.get_space_progress(&key).await.unwrap().unwrap();
     assert_eq!(done.status, Status::Completed);
-    assert_eq!(done.error.as_deref(), Some(""), "workers clear the error to ''");
-    assert!(table.meter().capacity_units(migration_exporter::meter::ReadOp::Get) > 0.0);
+    assert_eq!(
+        done.error.as_deref(),
+        Some(""),
+        "workers clear the error to ''"
+    );
+    assert!(
+        table
+            .meter()
+            .capacity_units(migration_exporter::meter::ReadOp::Get)
+            > 0.0
+    );
 }
 
 #[tokio::test]
@@ -83,7 +113,10 @@ async fn updating_a_space_without_a_record_fails_instead_of_creating_one() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NoSuchSpace);
-    let err = table.mark_space_completed(&key, Timestamp::now()).await.unwrap_err();
+    let err = table
+        .mark_space_completed(&key, Timestamp::now())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NoSuchSpace);
     assert_eq!(table.get_space_progress(&key).await.unwrap(), None);
 }
@@ -97,17 +130,39 @@ async fn reads_page_past_one_megabyte() {
     // One customer with 1,300 spaces (~1.4 MB): the customer query spans pages.
     for i in 0..1300 {
         let status = [Status::Completed, Status::Pending][i % 2];
-        records.push(record("did:mailto:big", &format!("did:key:big{i:05}"), status, "1", now));
+        records.push(record(
+            "did:mailto:big",
+            &format!("did:key:big{i:05}"),
+            status,
+            "1",
+            now,
+        ));
     }
     // 1,200 failed spaces (~2.6 MB with their errors) spread over customers and instances.
     for i in 0..1200 {
         let instance = ["2", "3"][i % 2];
-        records.push(record(&format!("did:mailto:c{}", i % 97), &format!("did:key:f{i:05}"), Status::Failed, instance, now));
+        records.push(record(
+            &format!("did:mailto:c{}", i % 97),
+            &format!("did:key:f{i:05}"),
+            Status::Failed,
+            instance,
+            now,
+        ));
     }
     // In-progress spaces: 1,100 stuck (old) and 300 fresh.
     for i in 0..1400 {
-        let updated = if i < 1100 { old.minus(Duration::from_secs(i as u64)) } else { now };
-        records.push(record(&format!("did:mailto:c{}", i % 89), &format!("did:key:p{i:05}"), Status::InProgress, "3", updated));
+        let updated = if i < 1100 {
+            old.minus(Duration::from_secs(i as u64))
+        } else {
+            now
+        };
+        records.push(record(
+            &format!("did:mailto:c{}", i % 89),
+            &format!("did:key:p{i:05}"),
+            Status::InProgress,
+            "3",
+            updated,
+        ));
     }
     let total = records.len();
     table
@@ -115,7 +170,11 @@ async fn reads_page_past_one_megabyte() {
         .await
         .unwrap();
 
-    let keys = |v: &[SpaceProgress]| v.iter().map(|p| p.key.space.clone()).collect::<BTreeSet<_>>();
+    let keys = |v: &[SpaceProgress]| {
+        v.iter()
+            .map(|p| p.key.space.clone())
+            .collect::<BTreeSet<_>>()
+    };
 
     let customer = table.get_customer_spaces("did:mailto:big").await.unwrap();
     assert_eq!(customer.len(), 1300);
@@ -123,22 +182,41 @@ async fn reads_page_past_one_megabyte() {
 
     let failed = table.get_failed_migrations().await.unwrap();
     assert_eq!(failed.len(), 1200);
-    assert!(failed.iter().all(|p| p.status == Status::Failed && p.error.as_deref().unwrap().starts_with("Connection timeout")));
+    assert!(failed.iter().all(|p| {
+        p.status == Status::Failed
+            && p.error
+                .as_deref()
+                .unwrap()
+                .starts_with("Connection timeout")
+    }));
 
-    let stuck = table.get_stuck_migrations(now.minus(Duration::from_secs(3600))).await.unwrap();
+    let stuck = table
+        .get_stuck_migrations(now.minus(Duration::from_secs(3600)))
+        .await
+        .unwrap();
     assert_eq!(stuck.len(), 1100);
     let expected: BTreeSet<String> = (0..1100).map(|i| format!("did:key:p{i:05}")).collect();
     assert_eq!(keys(&stuck), expected);
-    assert!(stuck.windows(2).all(|w| w[0].updated_at <= w[1].updated_at), "oldest first");
+    assert!(
+        stuck.windows(2).all(|w| w[0].updated_at <= w[1].updated_at),
+        "oldest first"
+    );
 
     let instance3 = table.get_instance_spaces("3").await.unwrap();
     assert_eq!(instance3.len(), 600 + 1400);
-    assert!(instance3.iter().all(|p| p.instance_id.as_deref() == Some("3")));
+    assert!(
+        instance3
+            .iter()
+            .all(|p| p.instance_id.as_deref() == Some("3"))
+    );
 
     let all = table.scan_all_progress().await.unwrap();
     assert_eq!(all.len(), total);
     assert_eq!(keys(&all).len(), total);
-    let decoded: Vec<_> = records.iter().map(|r| item::decode(&item::encode(r))).collect();
+    let decoded: Vec<_> = records
+        .iter()
+        .map(|r| item::decode(&item::encode(r)))
+        .collect();
     let mut all_sorted = all.clone();
     all_sorted.sort_by(|a, b| a.key.cmp(&b.key));
     let mut expected_sorted = decoded;
@@ -147,7 +225,15 @@ async fn reads_page_past_one_megabyte() {
 
     let meter = table.meter();
     use migration_exporter::meter::ReadOp;
-    assert!(meter.requests(ReadOp::Scan) > 2, "scans paged: {}", meter.requests(ReadOp::Scan));
-    assert!(meter.requests(ReadOp::Query) > 3, "queries paged: {}", meter.requests(ReadOp::Query));
+    assert!(
+        meter.requests(ReadOp::Scan) > 2,
+        "scans paged: {}",
+        meter.requests(ReadOp::Scan)
+    );
+    assert!(
+        meter.requests(ReadOp::Query) > 3,
+        "queries paged: {}",
+        meter.requests(ReadOp::Query)
+    );
     assert!(meter.capacity_units(ReadOp::Scan) > 0.0);
 }

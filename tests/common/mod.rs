@@ -71,7 +71,10 @@ fn start_dynamodb_local() -> DynamoLocal {
         .expect("start DynamoDB Local");
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "DynamoDB Local did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "DynamoDB Local did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     DynamoLocal {
@@ -89,7 +92,9 @@ pub fn client_for(endpoint: &str) -> Client {
     let conf = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "tests",
+        ))
         .endpoint_url(endpoint)
         .build();
     Client::from_conf(conf)
@@ -116,8 +121,18 @@ impl Exporter {
     /// appended. Waits until it is listening.
     pub fn start(endpoint: &str, table: &str, extra: &[&str]) -> Exporter {
         let mut child = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
-            .args(["--dynamodb.endpoint-url", endpoint, "--dynamodb.table", table])
-            .args(["--web.listen-address", "127.0.0.1:0", "--log.format", "logfmt"])
+            .args([
+                "--dynamodb.endpoint-url",
+                endpoint,
+                "--dynamodb.table",
+                table,
+            ])
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--log.format",
+                "logfmt",
+            ])
             .args(extra)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
@@ -135,7 +150,7 @@ impl Exporter {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("msg=listening") {
+                if line.contains("message=listening") {
                     let addr = line
                         .split_whitespace()
                         .find_map(|kv| kv.strip_prefix("address="))
@@ -149,7 +164,12 @@ impl Exporter {
         });
         let addr = rx
             .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("exporter did not log its address: {:?}", log.lock().unwrap()));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "exporter did not log its address: {:?}",
+                    log.lock().unwrap()
+                )
+            });
         Exporter { child, addr, log }
     }
 
@@ -188,7 +208,10 @@ impl Exporter {
             if let Some(status) = self.child.try_wait().expect("wait for exporter") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "exporter did not exit within {within:?} of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "exporter did not exit within {within:?} of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -209,7 +232,9 @@ impl Drop for Exporter {
 /// A minimal HTTP/1.0 GET over loopback: (status code, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect to exporter");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).expect("read response");
@@ -230,13 +255,18 @@ impl Metrics {
     /// Parses the text format (comments skipped; no timestamps expected).
     pub fn parse(text: &str) -> Metrics {
         let mut out = BTreeMap::new();
-        for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
             let (name, labels) = match series.split_once('{') {
                 Some((n, rest)) => (n, parse_labels(rest.trim_end_matches('}'))),
                 None => (series, Vec::new()),
             };
-            let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line:?}"));
             out.insert(series_key(name, &labels), value);
         }
         Metrics(out)
@@ -244,7 +274,10 @@ impl Metrics {
 
     /// The value of one series, if present.
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let labels: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.0.get(&series_key(name, &labels)).copied()
     }
 
@@ -309,7 +342,12 @@ pub fn promtool_check_metrics(text: &str) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool is installed (scripts/install-deps installs it)");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let mut complaints = String::from_utf8_lossy(&out.stdout).into_owned();
     complaints.push_str(&String::from_utf8_lossy(&out.stderr));
