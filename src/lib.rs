@@ -15,10 +15,13 @@ pub mod item;
 pub mod logging;
 pub mod meter;
 pub mod model;
+pub mod monitor;
 pub mod refresh;
+pub mod sample;
 pub mod server;
 pub mod snapshot;
 pub mod table;
+pub mod views;
 
 pub use error::{ErrorKind, TableError};
 pub use model::{SpaceKey, SpaceProgress, Status, Timestamp};
