@@ -105,6 +105,7 @@ pub struct Aggregator {
     /// The newest of the kept stuck spaces on top, so it is the one dropped when full.
     stuck: BinaryHeap<StuckSpace>,
     invalid: [u64; InvalidReason::ALL.len()],
+    invalid_items: u64,
     items: u64,
 }
 
@@ -115,6 +116,7 @@ impl Aggregator {
             workers: HashMap::new(),
             stuck: BinaryHeap::new(),
             invalid: [0; InvalidReason::ALL.len()],
+            invalid_items: 0,
             items: 0,
         }
     }
@@ -129,6 +131,7 @@ impl Aggregator {
     pub fn add(&mut self, p: &SpaceProgress) {
         self.items += 1;
         if !p.problems.is_empty() {
+            self.invalid_items += 1;
             for reason in p.problems.iter() {
                 self.invalid[reason.index()] += 1;
             }
@@ -189,6 +192,7 @@ impl Aggregator {
             *a += b;
         }
         self.items += other.items;
+        self.invalid_items += other.invalid_items;
     }
 
     /// Freezes the totals into a snapshot.
@@ -214,6 +218,7 @@ impl Aggregator {
             stuck_spaces,
             invalid: self.invalid,
             items: self.items,
+            invalid_items: self.invalid_items,
         }
     }
 }

@@ -293,6 +293,7 @@ mod tests {
             }],
             invalid,
             items: 1_621,
+            invalid_items: 1,
         }
     }
 

@@ -123,6 +123,152 @@ pub struct ExporterFlags {
     pub log: LogFlags,
 }
 
+/// The monitor's flags, as typed: the original `migration-monitor.js` flags plus our own.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "migration-monitor",
+    version,
+    about = "Shows the progress of the migration from the migration-progress DynamoDB table."
+)]
+pub struct MonitorFlags {
+    #[command(flatten)]
+    pub dynamo: DynamoFlags,
+    /// Show one customer's spaces (a DID such as did:mailto:example.com:user).
+    #[arg(long, value_name = "DID", conflicts_with_all = ["instance", "failed", "stuck"])]
+    pub customer: Option<String>,
+    /// With --customer: show one space in detail (a DID such as did:key:z6Mk...).
+    #[arg(long, value_name = "DID")]
+    pub space: Option<String>,
+    /// Show one instance's progress, grouped by worker.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["failed", "stuck"])]
+    pub instance: Option<String>,
+    /// List failed spaces with their errors.
+    #[arg(long, conflicts_with = "stuck")]
+    pub failed: bool,
+    /// List in-progress spaces not updated for --stuck-after.
+    #[arg(long)]
+    pub stuck: bool,
+    /// Refresh every --interval until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    /// Refresh interval for --watch, e.g. 30s, 1m.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub interval: String,
+    /// In-progress spaces not updated for this long are stuck, e.g. 1h, 90m.
+    #[arg(
+        long = "stuck-after",
+        env = "MIGRATION_EXPORTER_STUCK_AFTER",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
+    pub stuck_after: String,
+    /// Rows to show in long lists; 0 shows all (--json always lists all).
+    #[arg(long, default_value = "20", value_name = "N")]
+    pub limit: String,
+    /// Print the view as JSON (one document per refresh with --watch).
+    #[arg(long)]
+    pub json: bool,
+    /// Parallel scan segments for the views that scan (overview, instance).
+    #[arg(
+        long = "scan.segments",
+        env = "MIGRATION_EXPORTER_SCAN_SEGMENTS",
+        default_value = "8",
+        value_name = "N"
+    )]
+    pub scan_segments: String,
+    #[command(flatten)]
+    pub log: LogFlags,
+}
+
+/// Which view the monitor shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    Overview,
+    Customer(String),
+    Space { customer: String, space: String },
+    Instance(String),
+    Failed,
+    Stuck,
+}
+
+/// The monitor's configuration, as used.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    pub dynamo: DynamoConfig,
+    pub view: View,
+    /// Refresh interval, when watching.
+    pub watch: Option<Duration>,
+    pub stuck_after: Duration,
+    /// Rows of long lists; 0 for all.
+    pub limit: usize,
+    pub json: bool,
+    pub segments: u32,
+    pub log: LogConfig,
+}
+
+/// Whether `s` looks like a DID: `did:<method>:<id>`, method lower-case alphanumeric.
+pub fn is_did(s: &str) -> bool {
+    let mut parts = s.splitn(3, ':');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some("did"), Some(method), Some(id))
+            if !method.is_empty()
+                && method.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && !id.is_empty()
+                && !id.chars().any(char::is_whitespace)
+    )
+}
+
+fn did(flag: &'static str, value: &str) -> Result<String, UsageError> {
+    if is_did(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(usage(
+            flag,
+            value,
+            "a DID such as did:mailto:example.com:user or did:key:z6Mk...",
+        ))
+    }
+}
+
+impl MonitorFlags {
+    /// Converts and validates every flag.
+    pub fn to_config(&self) -> Result<MonitorConfig, UsageError> {
+        let view = match (&self.customer, &self.space, &self.instance) {
+            (_, Some(space), _) if self.customer.is_none() => {
+                return Err(usage(
+                    "space",
+                    space,
+                    "--customer DID as well: a space is looked up by its customer",
+                ));
+            }
+            (Some(c), Some(s), _) => View::Space {
+                customer: did("customer", c)?,
+                space: did("space", s)?,
+            },
+            (Some(c), None, _) => View::Customer(did("customer", c)?),
+            (None, None, Some(i)) if i.trim().is_empty() => {
+                return Err(usage("instance", i, "an instance id such as 1"));
+            }
+            (None, None, Some(i)) => View::Instance(i.clone()),
+            _ if self.failed => View::Failed,
+            _ if self.stuck => View::Stuck,
+            _ => View::Overview,
+        };
+        let interval = parse_duration("interval", &self.interval)?;
+        Ok(MonitorConfig {
+            dynamo: self.dynamo.to_config()?,
+            view,
+            watch: self.watch.then_some(interval),
+            stuck_after: parse_duration("stuck-after", &self.stuck_after)?,
+            limit: parse_count("limit", &self.limit, 0..=u32::MAX as u64)? as usize,
+            json: self.json,
+            segments: parse_count("scan.segments", &self.scan_segments, 1..=1000)? as u32,
+            log: self.log.to_config()?,
+        })
+    }
+}
+
 /// A flag with a bad value: names the flag and what it expects.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid value {value:?} for --{flag}: {expected}")]
@@ -366,6 +512,71 @@ mod tests {
                 .flag,
             "log.format"
         );
+    }
+
+    fn monitor(args: &[&str]) -> Result<MonitorConfig, UsageError> {
+        let mut all = vec!["migration-monitor"];
+        all.extend_from_slice(args);
+        MonitorFlags::try_parse_from(all).unwrap().to_config()
+    }
+
+    #[test]
+    fn monitor_flags_pick_the_view() {
+        assert_eq!(monitor(&[]).unwrap().view, View::Overview);
+        assert_eq!(monitor(&["--failed"]).unwrap().view, View::Failed);
+        assert_eq!(monitor(&["--stuck"]).unwrap().view, View::Stuck);
+        assert_eq!(
+            monitor(&["--instance", "3"]).unwrap().view,
+            View::Instance("3".into())
+        );
+        assert_eq!(
+            monitor(&[
+                "--customer",
+                "did:mailto:a.com:b",
+                "--space",
+                "did:key:z6Mk"
+            ])
+            .unwrap()
+            .view,
+            View::Space {
+                customer: "did:mailto:a.com:b".into(),
+                space: "did:key:z6Mk".into()
+            }
+        );
+        let c = monitor(&["--watch", "--interval", "5s"]).unwrap();
+        assert_eq!(c.watch, Some(Duration::from_secs(5)));
+        assert_eq!(c.limit, 20);
+    }
+
+    #[test]
+    fn space_without_customer_and_bad_dids_are_usage_errors() {
+        assert_eq!(
+            monitor(&["--space", "did:key:z6Mk"]).unwrap_err().flag,
+            "space"
+        );
+        assert_eq!(
+            monitor(&["--customer", "bob@example.com"])
+                .unwrap_err()
+                .flag,
+            "customer"
+        );
+        assert_eq!(
+            monitor(&["--customer", "did:mailto:a", "--space", "z6Mk"])
+                .unwrap_err()
+                .flag,
+            "space"
+        );
+        assert_eq!(monitor(&["--limit=-1"]).unwrap_err().flag, "limit");
+    }
+
+    #[test]
+    fn dids_need_a_method_and_an_id() {
+        assert!(is_did("did:mailto:example.com:user"));
+        assert!(is_did("did:key:z6MkkABC"));
+        assert!(!is_did("did:key:"));
+        assert!(!is_did("did::x"));
+        assert!(!is_did("mailto:example.com"));
+        assert!(!is_did("did:Key:x"));
     }
 
     #[test]

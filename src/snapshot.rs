@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub invalid: [u64; InvalidReason::ALL.len()],
     /// Items read.
     pub items: u64,
+    /// Items read with at least one problem.
+    pub invalid_items: u64,
 }
 
 impl Snapshot {

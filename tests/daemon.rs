@@ -45,7 +45,7 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
         Status::Failed => total / 2,
         _ => total / 3,
     };
-    let updated = if status == Status::InProgress && (i / 10) % 3 == 0 {
+    let updated = if status == Status::InProgress && (i / 10).is_multiple_of(3) {
         now.minus(Duration::from_secs(2 * 3600 + i as u64))
     } else {
         now.minus(Duration::from_secs(300))

@@ -23,6 +23,8 @@ pub const REGION: &str = "us-east-1";
 /// A running DynamoDB Local.
 pub struct DynamoLocal {
     pub endpoint: String,
+    /// The watchdog shell; it outlives this process only by its polling interval.
+    _watchdog: Child,
 }
 
 /// Starts DynamoDB Local once for this test binary.
@@ -60,7 +62,7 @@ fn start_dynamodb_local() -> DynamoLocal {
          while kill -0 {parent} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill $child 2>/dev/null",
         parent = std::process::id()
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .current_dir(&dir)
@@ -79,6 +81,7 @@ fn start_dynamodb_local() -> DynamoLocal {
     }
     DynamoLocal {
         endpoint: format!("http://127.0.0.1:{port}"),
+        _watchdog: watchdog,
     }
 }
 
@@ -162,15 +165,17 @@ impl Exporter {
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => Exporter { child, addr, log },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
                 panic!(
                     "exporter did not log its address: {:?}",
                     log.lock().unwrap()
-                )
-            });
-        Exporter { child, addr, log }
+                );
+            }
+        }
     }
 
     /// GET `path`: (status code, body).

@@ -1,0 +1,156 @@
+//! Benchmark: the exporter's full refresh (parallel Scan folded into a snapshot) against
+//! DynamoDB Local, for several `--scan.segments` values, next to the emulator's floor (a parallel
+//! Scan with `Select=COUNT` over the same segments: the server's own cost, no items returned).
+//! Prints a markdown table. `cargo bench --bench scan_segments -- --spaces 80304`; under
+//! `cargo test` it runs a small smoke size so the code path stays exercised.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::Select;
+use migration_exporter::item;
+use migration_exporter::meter::ReadOp;
+use migration_exporter::model::Timestamp;
+use migration_exporter::refresh::{RefreshSettings, full_scan};
+use migration_exporter::sample;
+use migration_exporter::table::ProgressTable;
+use tokio::task::JoinSet;
+
+struct Options {
+    spaces: usize,
+    segments: Vec<u32>,
+    rounds: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let spaces = value("--spaces")
+        .map(|v| v.parse().expect("--spaces takes a number"))
+        .unwrap_or(if benching { 80_304 } else { 2_000 });
+    let segments = value("--segments")
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.parse().expect("--segments takes numbers"))
+                .collect()
+        })
+        .unwrap_or(if benching {
+            vec![1, 2, 4, 8, 16, 32]
+        } else {
+            vec![1, 4]
+        });
+    let rounds = value("--rounds")
+        .map(|v| v.parse().expect("--rounds takes a number"))
+        .unwrap_or(if benching { 3 } else { 1 });
+    Options {
+        spaces,
+        segments,
+        rounds,
+    }
+}
+
+/// The emulator's floor: a parallel COUNT scan, paging to the end of every segment.
+async fn count_scan(table: &ProgressTable, segments: u32) -> u64 {
+    let mut tasks = JoinSet::new();
+    for segment in 0..segments {
+        let client = table.client().clone();
+        let name = table.name().to_owned();
+        tasks.spawn(async move {
+            let mut start = None;
+            let mut count = 0u64;
+            loop {
+                let mut scan = client
+                    .scan()
+                    .table_name(&name)
+                    .select(Select::Count)
+                    .set_exclusive_start_key(start);
+                if segments > 1 {
+                    scan = scan.segment(segment as i32).total_segments(segments as i32);
+                }
+                let out = scan.send().await.expect("count scan");
+                count += out.count() as u64;
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => return count,
+                }
+            }
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = tasks.join_next().await {
+        total += n.expect("count task");
+    }
+    total
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let opts = options();
+    let table = common::new_table("bench-segments").await;
+    let now = Timestamp::now();
+    let started = Instant::now();
+    let records = sample::generate(opts.spaces as u64, 1, now);
+    let items: Vec<_> = records.iter().map(item::encode).collect();
+    sample::load(&table, items, 4).await.expect("load sample");
+    eprintln!("loaded {} spaces in {:.1?}", opts.spaces, started.elapsed());
+
+    let settings = |segments| RefreshSettings {
+        interval: Duration::from_secs(30),
+        stuck_after: Duration::from_secs(3600),
+        segments,
+        max_stuck_spaces: 50,
+    };
+    // The emulator's first scans run slow (JIT); warm up before measuring.
+    full_scan(&table, &settings(8)).await.expect("warm-up scan");
+    count_scan(&table, 8).await;
+
+    println!(
+        "| segments | full refresh (median s) | COUNT floor (median s) | refresh / floor | speed-up vs 1 segment | read units per refresh |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let mut first = None;
+    for &segments in &opts.segments {
+        let mut refresh = Vec::new();
+        let mut floor = Vec::new();
+        let units_before = table.meter().capacity_units(ReadOp::Scan);
+        for _ in 0..opts.rounds {
+            let t = Instant::now();
+            let snap = full_scan(&table, &settings(segments))
+                .await
+                .expect("full scan");
+            refresh.push(t.elapsed());
+            assert_eq!(
+                snap.items, opts.spaces as u64,
+                "the refresh read every item"
+            );
+            let t = Instant::now();
+            let counted = count_scan(&table, segments).await;
+            floor.push(t.elapsed());
+            assert_eq!(counted, opts.spaces as u64);
+        }
+        let units =
+            (table.meter().capacity_units(ReadOp::Scan) - units_before) / opts.rounds as f64;
+        let (r, f) = (median(refresh), median(floor));
+        let base = *first.get_or_insert(r);
+        println!(
+            "| {segments} | {:.3} | {:.3} | {:.2} | {:.1}x | {units:.1} |",
+            r.as_secs_f64(),
+            f.as_secs_f64(),
+            r.as_secs_f64() / f.as_secs_f64(),
+            base.as_secs_f64() / r.as_secs_f64(),
+        );
+    }
+}
