@@ -107,12 +107,7 @@ async fn main() {
     sample::load(&table, items, 4).await.expect("load sample");
     eprintln!("loaded {} spaces in {:.1?}", opts.spaces, started.elapsed());
 
-    let settings = |segments| RefreshSettings {
-        interval: Duration::from_secs(30),
-        stuck_after: Duration::from_secs(3600),
-        segments,
-        max_stuck_spaces: 50,
-    };
+    let settings = |segments| RefreshSettings::full_only(Duration::from_secs(3600), segments);
     // The emulator's first scans run slow (JIT); warm up before measuring.
     full_scan(&table, &settings(8)).await.expect("warm-up scan");
     count_scan(&table, 8).await;

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use migration_exporter::aggregate::{Aggregator, FoldContext};
+use migration_exporter::aggregate::FoldContext;
 use migration_exporter::config::DynamoConfig;
 use migration_exporter::item::{self, Item};
 use migration_exporter::model::Timestamp;
 use migration_exporter::sample::{self, SEED_SPACES};
+use migration_exporter::state::TableState;
 use migration_exporter::table::ProgressTable;
 use migration_exporter::views::{Overview, text};
 
@@ -56,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
         table: args.table.clone(),
         status_index: STATUS_INDEX.into(),
         endpoint_url: Some(args.endpoint_url.clone()),
+        max_read_units_per_second: None,
     };
     let client = migration_exporter::client::connect(&config)
         .await
@@ -85,15 +87,15 @@ async fn main() -> anyhow::Result<()> {
         records.len(),
         records.len() as f64 / took.max(0.001)
     );
-    let mut agg = Aggregator::new(FoldContext {
+    let mut state = TableState::new();
+    for r in &records {
+        state.apply(r);
+    }
+    let snapshot = state.snapshot(FoldContext {
         now,
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 0,
     });
-    records.iter().for_each(|r| agg.add(r));
-    print!(
-        "{}",
-        text::overview(&Overview::from_snapshot(&agg.finish()))
-    );
+    print!("{}", text::overview(&Overview::from_snapshot(&snapshot)));
     Ok(())
 }

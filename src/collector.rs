@@ -115,7 +115,7 @@ impl Collector for MigrationCollector {
                 }
             }
             for s in &snap.stuck_spaces {
-                info.with_label_values(&[&s.key.space, &s.instance_id, &s.worker_id])
+                info.with_label_values(&[&s.space, &s.instance_id, &s.worker_id])
                     .set(s.updated_at.as_secs_f64());
             }
             for v in [spaces, uploads, completed, stuck, oldest, info] {
@@ -206,7 +206,15 @@ impl Collector for MigrationCollector {
         for v in [build, ok, last, duration] {
             families.extend(v.collect());
         }
-        for v in [refreshes, items, capacity, errors, invalid] {
+        let drift = own_counter(
+            "migration_exporter_drift_items_total",
+            "Items a full scan found different from the state incremental refreshes kept (missed changes and deletions).",
+            &[],
+        );
+        drift
+            .with_label_values::<&str>(&[])
+            .inc_by(health.drift_items as f64);
+        for v in [refreshes, items, capacity, errors, invalid, drift] {
             families.extend(v.collect());
         }
         families
@@ -248,7 +256,7 @@ mod tests {
 
     use super::*;
     use crate::aggregate::{StuckSpace, Totals, WorkerStats};
-    use crate::model::{SpaceKey, Timestamp};
+    use crate::model::Timestamp;
     use crate::snapshot::{Health, Published, Snapshot, WorkerKey};
 
     const GOLDEN: &str = "tests/golden/metrics.prom";
@@ -287,7 +295,7 @@ mod tests {
             workers,
             stuck_spaces: vec![StuckSpace {
                 updated_at: t("2025-10-31T13:08:23.000Z"),
-                key: SpaceKey::new("did:mailto:example.com:user", "did:key:z6Mkk"),
+                space: "did:key:z6Mkk".into(),
                 instance_id: "1".into(),
                 worker_id: "1".into(),
             }],
@@ -320,9 +328,15 @@ mod tests {
     fn renders_the_golden_exposition() {
         let snap = snapshot();
         let mut health = Health::default();
+        let mut report = crate::refresh::RefreshReport {
+            items: snap.items,
+            invalid: snap.invalid,
+            ..Default::default()
+        };
+        report.drift = 3;
         health.record_success(
             RefreshKind::Full,
-            &snap,
+            &report,
             Duration::from_millis(1_250),
             Timestamp::parse_iso("2025-10-31T15:15:01.250Z").unwrap(),
         );

@@ -31,6 +31,13 @@ pub struct DynamoFlags {
         value_name = "NAME"
     )]
     pub status_index: String,
+    /// Pace reads to this many read capacity units per second (from consumed capacity); unlimited by default.
+    #[arg(
+        long = "dynamodb.max-read-units-per-second",
+        env = "MIGRATION_EXPORTER_DYNAMODB_MAX_READ_UNITS_PER_SECOND",
+        value_name = "UNITS"
+    )]
+    pub max_read_units_per_second: Option<String>,
     /// DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local (AWS_ENDPOINT_URL_DYNAMODB works too).
     #[arg(
         long = "dynamodb.endpoint-url",
@@ -95,6 +102,22 @@ pub struct ExporterFlags {
         value_name = "DURATION"
     )]
     pub refresh_interval: String,
+    /// How often to run a full scan (incremental refreshes of the status index in between).
+    #[arg(
+        long = "refresh.full-interval",
+        env = "MIGRATION_EXPORTER_REFRESH_FULL_INTERVAL",
+        default_value = "15m",
+        value_name = "DURATION"
+    )]
+    pub full_interval: String,
+    /// How far before the previous refresh an incremental refresh looks (index delay, clock skew).
+    #[arg(
+        long = "refresh.overlap",
+        env = "MIGRATION_EXPORTER_REFRESH_OVERLAP",
+        default_value = "2m",
+        value_name = "DURATION"
+    )]
+    pub overlap: String,
     /// In-progress spaces not updated for this long count as stuck, e.g. 1h, 90m.
     #[arg(
         long = "stuck-after",
@@ -306,6 +329,8 @@ pub struct DynamoConfig {
     pub table: String,
     pub status_index: String,
     pub endpoint_url: Option<String>,
+    /// Read budget; `None` is unlimited.
+    pub max_read_units_per_second: Option<f64>,
 }
 
 /// The daemon's configuration, as used.
@@ -385,10 +410,24 @@ impl DynamoFlags {
                 "an http:// or https:// URL",
             ));
         }
+        let budget = match &self.max_read_units_per_second {
+            None => None,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(r) if r.is_finite() && r > 0.0 => Some(r),
+                _ => {
+                    return Err(usage(
+                        "dynamodb.max-read-units-per-second",
+                        v,
+                        "a number of read units per second above zero, like 100",
+                    ));
+                }
+            },
+        };
         Ok(DynamoConfig {
             table: self.table.clone(),
             status_index: self.status_index.clone(),
             endpoint_url: self.endpoint_url.clone(),
+            max_read_units_per_second: budget,
         })
     }
 }
@@ -427,6 +466,8 @@ impl ExporterFlags {
             telemetry_path: self.telemetry_path.clone(),
             refresh: RefreshSettings {
                 interval: parse_duration("refresh.interval", &self.refresh_interval)?,
+                full_interval: parse_duration("refresh.full-interval", &self.full_interval)?,
+                overlap: parse_duration("refresh.overlap", &self.overlap)?,
                 stuck_after: parse_duration("stuck-after", &self.stuck_after)?,
                 segments: parse_count("scan.segments", &self.scan_segments, 1..=1000)? as u32,
                 max_stuck_spaces: parse_count(

@@ -31,7 +31,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let client = client::connect(&config.dynamo).await?;
-    let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index);
+    let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index)
+        .with_read_budget(config.dynamo.max_read_units_per_second);
     let store = Arc::new(SnapshotStore::new());
     let collector = MigrationCollector::new(
         store.clone(),

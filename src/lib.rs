@@ -6,6 +6,7 @@
 //! the snapshot. [`refresh`] runs the reads in the background; [`server`] and [`daemon`] serve.
 
 pub mod aggregate;
+pub mod budget;
 pub mod client;
 pub mod collector;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod refresh;
 pub mod sample;
 pub mod server;
 pub mod snapshot;
+pub mod state;
 pub mod table;
 pub mod views;
 

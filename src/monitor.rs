@@ -122,12 +122,7 @@ fn colorize(text: &str) -> String {
 }
 
 async fn fetch(table: &ProgressTable, cfg: &MonitorConfig) -> Result<Shown, MonitorError> {
-    let settings = RefreshSettings {
-        interval: cfg.watch.unwrap_or_default(),
-        stuck_after: cfg.stuck_after,
-        segments: cfg.segments,
-        max_stuck_spaces: 0,
-    };
+    let settings = RefreshSettings::full_only(cfg.stuck_after, cfg.segments);
     Ok(match &cfg.view {
         View::Overview => {
             Shown::Overview(Overview::from_snapshot(&full_scan(table, &settings).await?))

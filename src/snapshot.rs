@@ -12,6 +12,7 @@ use crate::aggregate::{StuckSpace, Totals, WorkerStats};
 use crate::error::ErrorKind;
 use crate::item::InvalidReason;
 use crate::model::{Status, Timestamp};
+use crate::refresh::RefreshReport;
 
 /// An (instance, worker) pair; missing ids are empty strings.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,14 +101,16 @@ pub struct Health {
     pub errors: [u64; ErrorKind::ALL.len()],
     /// Invalid items read, by [`InvalidReason`].
     pub invalid_items: [u64; InvalidReason::ALL.len()],
+    /// Items full scans found different from the incremental state.
+    pub drift_items: u64,
 }
 
 impl Health {
-    /// Accounts for a successful refresh that produced `snapshot`.
+    /// Accounts for a successful refresh.
     pub fn record_success(
         &mut self,
         kind: RefreshKind,
-        snapshot: &Snapshot,
+        report: &RefreshReport,
         took: Duration,
         at: Timestamp,
     ) {
@@ -115,10 +118,11 @@ impl Health {
         self.last_success = Some(at);
         self.last_duration_seconds[kind.index()] = Some(took.as_secs_f64());
         self.refreshes[kind.index()] += 1;
-        self.items_read[kind.index()] += snapshot.items;
-        for (a, b) in self.invalid_items.iter_mut().zip(snapshot.invalid) {
+        self.items_read[kind.index()] += report.items;
+        for (a, b) in self.invalid_items.iter_mut().zip(report.invalid) {
             *a += b;
         }
+        self.drift_items += report.drift;
     }
 
     /// Accounts for a failed refresh.

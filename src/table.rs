@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, WriteRequest,
 };
 
+use crate::budget::ReadBudget;
 use crate::error::TableError;
 use crate::item::{self, Item, attr};
 use crate::meter::{ReadMeter, ReadOp};
@@ -66,6 +67,15 @@ pub struct ProgressTable {
     table: String,
     status_index: String,
     meter: Arc<ReadMeter>,
+    budget: Option<Arc<ReadBudget>>,
+}
+
+/// Whether the status index can serve incremental refreshes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexCheck {
+    Usable,
+    /// Why not, in words for the log.
+    Unusable(String),
 }
 
 impl ProgressTable {
@@ -75,6 +85,19 @@ impl ProgressTable {
             table: table.into(),
             status_index: status_index.into(),
             meter: Arc::default(),
+            budget: None,
+        }
+    }
+
+    /// Paces every read to `units_per_second` read capacity units (from consumed capacity).
+    pub fn with_read_budget(mut self, units_per_second: Option<f64>) -> Self {
+        self.budget = units_per_second.map(|r| Arc::new(ReadBudget::new(r)));
+        self
+    }
+
+    async fn pace(&self) {
+        if let Some(b) = &self.budget {
+            b.wait().await;
         }
     }
 
@@ -109,8 +132,11 @@ impl ProgressTable {
     }
 
     fn record(&self, op: ReadOp, cc: Option<&ConsumedCapacity>, items: usize) {
-        self.meter
-            .record(op, cc.and_then(ConsumedCapacity::capacity_units), items);
+        let units = cc.and_then(ConsumedCapacity::capacity_units);
+        self.meter.record(op, units, items);
+        if let (Some(b), Some(u)) = (&self.budget, units) {
+            b.spend(u);
+        }
     }
 
     /// One space's record, or `None` (seed: `getSpaceProgress`).
@@ -403,6 +429,7 @@ impl ProgressTable {
     ) -> Result<(), TableError> {
         let mut start = None;
         loop {
+            self.pace().await;
             let out = scan
                 .clone()
                 .set_exclusive_start_key(start)
@@ -424,8 +451,19 @@ impl ProgressTable {
         query: QueryFluentBuilder,
     ) -> Result<Vec<SpaceProgress>, TableError> {
         let mut all = Vec::new();
+        self.query_pages(query, |page| all.extend(page.iter().map(item::decode)))
+            .await?;
+        Ok(all)
+    }
+
+    async fn query_pages(
+        &self,
+        query: QueryFluentBuilder,
+        mut on_page: impl FnMut(&[Item]),
+    ) -> Result<(), TableError> {
         let mut start = None;
         loop {
+            self.pace().await;
             let out = query
                 .clone()
                 .set_exclusive_start_key(start)
@@ -434,12 +472,111 @@ impl ProgressTable {
                 .await
                 .map_err(self.err("Query"))?;
             self.record(ReadOp::Query, out.consumed_capacity(), out.items().len());
-            all.extend(out.items().iter().map(item::decode));
+            on_page(out.items());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(all),
+                _ => return Ok(()),
             }
         }
+    }
+
+    /// Spaces of one status updated after `since`, from the status index, projected to
+    /// [`AGGREGATE_ATTRIBUTES`]: what changed since a previous refresh.
+    pub async fn query_status_since(
+        &self,
+        status: Status,
+        since: Timestamp,
+        on_page: impl FnMut(&[Item]),
+    ) -> Result<(), TableError> {
+        let mut q = self
+            .status_query(status)
+            .key_condition_expression("#s = :s AND #u > :since")
+            .expression_attribute_names("#u", attr::UPDATED_AT)
+            .expression_attribute_values(":since", AttributeValue::S(since.to_iso()));
+        let mut names = Vec::with_capacity(AGGREGATE_ATTRIBUTES.len());
+        for (i, name) in AGGREGATE_ATTRIBUTES.iter().enumerate() {
+            let placeholder = format!("#a{i}");
+            q = q.expression_attribute_names(&placeholder, *name);
+            names.push(placeholder);
+        }
+        self.query_pages(q.projection_expression(names.join(", ")), on_page)
+            .await
+    }
+
+    /// Whether the status index exists, is active, is keyed on status + updatedAt and projects
+    /// the attributes the aggregates need.
+    pub async fn check_status_index(&self) -> Result<IndexCheck, TableError> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(self.err("DescribeTable"))?;
+        self.meter.record(ReadOp::Describe, None, 0);
+        let index = out
+            .table()
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .find(|i| i.index_name() == Some(self.status_index.as_str()));
+        let Some(index) = index else {
+            return Ok(IndexCheck::Unusable(format!(
+                "table has no index named {}",
+                self.status_index
+            )));
+        };
+        let keys: Vec<(&str, &KeyType)> = index
+            .key_schema()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type()))
+            .collect();
+        if keys
+            != [
+                (attr::STATUS, &KeyType::Hash),
+                (attr::UPDATED_AT, &KeyType::Range),
+            ]
+        {
+            return Ok(IndexCheck::Unusable(format!(
+                "index {} is not keyed on {} (hash) and {} (range)",
+                self.status_index,
+                attr::STATUS,
+                attr::UPDATED_AT
+            )));
+        }
+        if index
+            .index_status()
+            .is_some_and(|s| *s != aws_sdk_dynamodb::types::IndexStatus::Active)
+        {
+            return Ok(IndexCheck::Unusable(format!(
+                "index {} is not active yet",
+                self.status_index
+            )));
+        }
+        let projection = index.projection();
+        let projected = match projection.and_then(|p| p.projection_type()) {
+            Some(ProjectionType::All) => true,
+            Some(ProjectionType::Include) => {
+                let have = projection
+                    .map(|p| p.non_key_attributes())
+                    .unwrap_or_default();
+                AGGREGATE_ATTRIBUTES
+                    .iter()
+                    .filter(|a| {
+                        ![attr::CUSTOMER, attr::SPACE, attr::STATUS, attr::UPDATED_AT].contains(a)
+                    })
+                    .all(|a| have.iter().any(|h| h == a))
+            }
+            _ => false,
+        };
+        if !projected {
+            return Ok(IndexCheck::Unusable(format!(
+                "index {} does not project {}",
+                self.status_index,
+                AGGREGATE_ATTRIBUTES.join(", ")
+            )));
+        }
+        Ok(IndexCheck::Usable)
     }
 
     /// Writes items in batches of 25, retrying unprocessed ones; for loading samples and tests.

@@ -515,6 +515,29 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
         after.0.keys().all(|k| !k.contains("worker_id=\"lonely\"")),
         "the worker whose last space moved away has left /metrics"
     );
+    // Between full scans (every 15m by default) the changes came from the status index.
+    assert_eq!(
+        after.get("migration_exporter_refreshes_total", &[("kind", "full")]),
+        Some(1.0)
+    );
+    assert!(
+        after
+            .get(
+                "migration_exporter_refreshes_total",
+                &[("kind", "incremental")]
+            )
+            .unwrap()
+            >= 1.0
+    );
+    assert!(
+        after
+            .get(
+                "migration_exporter_read_capacity_units_total",
+                &[("operation", "query")]
+            )
+            .unwrap()
+            > 0.0
+    );
 
     let status = exporter.terminate(Duration::from_secs(10));
     assert!(status.success(), "exit status after SIGTERM: {status:?}");

@@ -44,7 +44,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index);
+        let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index)
+            .with_read_budget(config.dynamo.max_read_units_per_second);
         let ctrl_c = async {
             let _ = tokio::signal::ctrl_c().await;
         };
