@@ -1,7 +1,10 @@
 //! Shared test harness: one DynamoDB Local per test binary on a free loopback port (stopped by a
 //! watchdog when the test process exits), a fresh table per test with the production schema, the
 //! exporter binary as a child process, and a small parser for the text exposition format.
+//! [`stack`] adds Prometheus, Alertmanager and a webhook sink for the dashboard and alert tests.
 #![allow(dead_code)]
+
+pub mod stack;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -219,6 +222,11 @@ impl Exporter {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.
