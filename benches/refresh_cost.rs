@@ -13,7 +13,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::Select;
 use migration_exporter::aggregate::FoldContext;
 use migration_exporter::item;
 use migration_exporter::meter::ReadOp;
@@ -21,8 +20,6 @@ use migration_exporter::model::{Status, Timestamp};
 use migration_exporter::refresh::{RefreshSettings, Tracker};
 use migration_exporter::sample;
 use migration_exporter::state::TableState;
-use migration_exporter::table::ProgressTable;
-use tokio::task::JoinSet;
 
 const SEGMENTS: u32 = 8;
 const INTERVAL_SECS: u64 = 5;
@@ -56,39 +53,6 @@ fn rss_mib(pid: u32) -> (f64, f64) {
             .map_or(0.0, |kb| kb / 1024.0)
     };
     (field("VmRSS:"), field("VmHWM:"))
-}
-
-async fn count_scan(table: &ProgressTable) -> u64 {
-    let mut tasks = JoinSet::new();
-    for segment in 0..SEGMENTS {
-        let client = table.client().clone();
-        let name = table.name().to_owned();
-        tasks.spawn(async move {
-            let (mut start, mut count) = (None, 0u64);
-            loop {
-                let out = client
-                    .scan()
-                    .table_name(&name)
-                    .select(Select::Count)
-                    .segment(segment as i32)
-                    .total_segments(SEGMENTS as i32)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .expect("count scan");
-                count += out.count() as u64;
-                match out.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => return count,
-                }
-            }
-        });
-    }
-    let mut total = 0;
-    while let Some(n) = tasks.join_next().await {
-        total += n.expect("count task");
-    }
-    total
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -129,7 +93,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         .await
         .expect("load");
     eprintln!("{n}: loaded in {:.1?}", t.elapsed());
-    count_scan(&table).await; // warm the emulator up
+    common::count_scan(&table, SEGMENTS).await; // warm the emulator up
 
     let (mut full, mut floor, mut units) = (Vec::new(), Vec::new(), Vec::new());
     let mut tracker = Tracker::new(table.clone(), settings());
@@ -141,7 +105,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         units.push(table.meter().capacity_units(ReadOp::Scan) - before);
         assert_eq!(report.items, n);
         let t = Instant::now();
-        assert_eq!(count_scan(&table).await, n);
+        assert_eq!(common::count_scan(&table, SEGMENTS).await, n);
         floor.push(t.elapsed().as_secs_f64());
     }
 

@@ -9,14 +9,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::Select;
 use migration_exporter::item;
 use migration_exporter::meter::ReadOp;
 use migration_exporter::model::Timestamp;
 use migration_exporter::refresh::{RefreshSettings, full_scan};
 use migration_exporter::sample;
-use migration_exporter::table::ProgressTable;
-use tokio::task::JoinSet;
 
 struct Options {
     spaces: usize,
@@ -57,40 +54,6 @@ fn options() -> Options {
     }
 }
 
-/// The emulator's floor: a parallel COUNT scan, paging to the end of every segment.
-async fn count_scan(table: &ProgressTable, segments: u32) -> u64 {
-    let mut tasks = JoinSet::new();
-    for segment in 0..segments {
-        let client = table.client().clone();
-        let name = table.name().to_owned();
-        tasks.spawn(async move {
-            let mut start = None;
-            let mut count = 0u64;
-            loop {
-                let mut scan = client
-                    .scan()
-                    .table_name(&name)
-                    .select(Select::Count)
-                    .set_exclusive_start_key(start);
-                if segments > 1 {
-                    scan = scan.segment(segment as i32).total_segments(segments as i32);
-                }
-                let out = scan.send().await.expect("count scan");
-                count += out.count() as u64;
-                match out.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => return count,
-                }
-            }
-        });
-    }
-    let mut total = 0;
-    while let Some(n) = tasks.join_next().await {
-        total += n.expect("count task");
-    }
-    total
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -110,7 +73,7 @@ async fn main() {
     let settings = |segments| RefreshSettings::full_only(Duration::from_secs(3600), segments);
     // The emulator's first scans run slow (JIT); warm up before measuring.
     full_scan(&table, &settings(8)).await.expect("warm-up scan");
-    count_scan(&table, 8).await;
+    common::count_scan(&table, 8).await;
 
     println!(
         "| segments | full refresh (median s) | COUNT floor (median s) | refresh / floor | speed-up vs 1 segment | read units per refresh |"
@@ -132,7 +95,7 @@ async fn main() {
                 "the refresh read every item"
             );
             let t = Instant::now();
-            let counted = count_scan(&table, segments).await;
+            let counted = common::count_scan(&table, segments).await;
             floor.push(t.elapsed());
             assert_eq!(counted, opts.spaces as u64);
         }

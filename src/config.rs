@@ -47,6 +47,27 @@ pub struct DynamoFlags {
     pub endpoint_url: Option<String>,
 }
 
+/// How the table is read and judged, shared by every binary.
+#[derive(Debug, Clone, Args)]
+pub struct ReadFlags {
+    /// In-progress spaces not updated for this long count as stuck, e.g. 1h, 90m.
+    #[arg(
+        long = "stuck-after",
+        env = "MIGRATION_EXPORTER_STUCK_AFTER",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
+    pub stuck_after: String,
+    /// Parallel scan segments.
+    #[arg(
+        long = "scan.segments",
+        env = "MIGRATION_EXPORTER_SCAN_SEGMENTS",
+        default_value = "8",
+        value_name = "N"
+    )]
+    pub scan_segments: String,
+}
+
 /// Logging flags shared by every binary.
 #[derive(Debug, Clone, Args)]
 pub struct LogFlags {
@@ -78,6 +99,8 @@ pub struct LogFlags {
 pub struct ExporterFlags {
     #[command(flatten)]
     pub dynamo: DynamoFlags,
+    #[command(flatten)]
+    pub read: ReadFlags,
     /// Address to serve metrics on; ":PORT" listens on all interfaces.
     #[arg(
         long = "web.listen-address",
@@ -118,22 +141,6 @@ pub struct ExporterFlags {
         value_name = "DURATION"
     )]
     pub overlap: String,
-    /// In-progress spaces not updated for this long count as stuck, e.g. 1h, 90m.
-    #[arg(
-        long = "stuck-after",
-        env = "MIGRATION_EXPORTER_STUCK_AFTER",
-        default_value = "1h",
-        value_name = "DURATION"
-    )]
-    pub stuck_after: String,
-    /// Parallel scan segments.
-    #[arg(
-        long = "scan.segments",
-        env = "MIGRATION_EXPORTER_SCAN_SEGMENTS",
-        default_value = "8",
-        value_name = "N"
-    )]
-    pub scan_segments: String,
     /// How many stuck spaces to name in migration_stuck_space_info (0 for none).
     #[arg(
         long = "metrics.max-space-series",
@@ -156,6 +163,8 @@ pub struct ExporterFlags {
 pub struct MonitorFlags {
     #[command(flatten)]
     pub dynamo: DynamoFlags,
+    #[command(flatten)]
+    pub read: ReadFlags,
     /// Show one customer's spaces (a DID such as did:mailto:example.com:user).
     #[arg(long, value_name = "DID", conflicts_with_all = ["instance", "failed", "stuck"])]
     pub customer: Option<String>,
@@ -177,28 +186,12 @@ pub struct MonitorFlags {
     /// Refresh interval for --watch, e.g. 30s, 1m.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub interval: String,
-    /// In-progress spaces not updated for this long are stuck, e.g. 1h, 90m.
-    #[arg(
-        long = "stuck-after",
-        env = "MIGRATION_EXPORTER_STUCK_AFTER",
-        default_value = "1h",
-        value_name = "DURATION"
-    )]
-    pub stuck_after: String,
     /// Rows to show in long lists; 0 shows all (--json always lists all).
     #[arg(long, default_value = "20", value_name = "N")]
     pub limit: String,
     /// Print the view as JSON (one document per refresh with --watch).
     #[arg(long)]
     pub json: bool,
-    /// Parallel scan segments for the views that scan (overview, instance).
-    #[arg(
-        long = "scan.segments",
-        env = "MIGRATION_EXPORTER_SCAN_SEGMENTS",
-        default_value = "8",
-        value_name = "N"
-    )]
-    pub scan_segments: String,
     #[command(flatten)]
     pub log: LogFlags,
 }
@@ -283,10 +276,10 @@ impl MonitorFlags {
             dynamo: self.dynamo.to_config()?,
             view,
             watch: self.watch.then_some(interval),
-            stuck_after: parse_duration("stuck-after", &self.stuck_after)?,
+            stuck_after: parse_duration("stuck-after", &self.read.stuck_after)?,
             limit: parse_count("limit", &self.limit, 0..=u32::MAX as u64)? as usize,
             json: self.json,
-            segments: parse_count("scan.segments", &self.scan_segments, 1..=1000)? as u32,
+            segments: parse_count("scan.segments", &self.read.scan_segments, 1..=1000)? as u32,
             log: self.log.to_config()?,
         })
     }
@@ -468,8 +461,8 @@ impl ExporterFlags {
                 interval: parse_duration("refresh.interval", &self.refresh_interval)?,
                 full_interval: parse_duration("refresh.full-interval", &self.full_interval)?,
                 overlap: parse_duration("refresh.overlap", &self.overlap)?,
-                stuck_after: parse_duration("stuck-after", &self.stuck_after)?,
-                segments: parse_count("scan.segments", &self.scan_segments, 1..=1000)? as u32,
+                stuck_after: parse_duration("stuck-after", &self.read.stuck_after)?,
+                segments: parse_count("scan.segments", &self.read.scan_segments, 1..=1000)? as u32,
                 max_stuck_spaces: parse_count(
                     "metrics.max-space-series",
                     &self.max_space_series,
@@ -479,6 +472,35 @@ impl ExporterFlags {
             log: self.log.to_config()?,
         })
     }
+}
+
+/// Parses the command line into `F` and converts it with `convert`. Help and version are printed
+/// (`Err(0)`); a bad flag is one line on stderr naming it (`Err(2)`). For the binaries' `main`.
+pub fn parse_args<F: Parser, C>(
+    name: &str,
+    convert: impl FnOnce(&F) -> Result<C, UsageError>,
+) -> Result<C, std::process::ExitCode> {
+    use clap::error::ErrorKind as ClapErrorKind;
+    let flags = match F::try_parse() {
+        Ok(f) => f,
+        Err(e)
+            if matches!(
+                e.kind(),
+                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = e.print();
+            return Err(std::process::ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            eprintln!("{name}: {}", one_line(&e));
+            return Err(std::process::ExitCode::from(2));
+        }
+    };
+    convert(&flags).map_err(|e| {
+        eprintln!("{name}: {e}");
+        std::process::ExitCode::from(2)
+    })
 }
 
 /// Reduces a clap error to one line that names the flag (help and version pass through whole).

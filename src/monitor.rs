@@ -106,11 +106,19 @@ impl Terminal {
     /// Detects stdout and `NO_COLOR`.
     pub fn detect() -> Terminal {
         use std::io::IsTerminal;
-        let interactive = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Terminal::new(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    }
+
+    /// Output on a terminal or not, and the value of `NO_COLOR` (set and non-empty disables
+    /// colour, as no-color.org says).
+    pub fn new(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Terminal {
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
         Terminal {
-            interactive,
-            color: interactive && !no_color,
+            interactive: is_terminal,
+            color: is_terminal && !no_color,
         }
     }
 }
@@ -211,5 +219,35 @@ pub async fn run(
             () = tokio::time::sleep(interval) => {}
             () = &mut shutdown => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(Terminal::new(true, None).color);
+        assert!(!Terminal::new(true, Some(OsStr::new("1"))).color);
+        assert!(
+            Terminal::new(true, Some(OsStr::new(""))).color,
+            "empty NO_COLOR is unset"
+        );
+        let piped = Terminal::new(false, None);
+        assert!(
+            !piped.color && !piped.interactive,
+            "no colour or cursor movement when piped"
+        );
+    }
+
+    #[test]
+    fn colour_wraps_only_the_status_icons() {
+        let out = colorize("  ✓ Completed: 3\n✗ did:key:x\nplain ✓\n");
+        assert!(out.contains("\x1b[32m✓\x1b[0m Completed"));
+        assert!(out.contains("\x1b[31m✗\x1b[0m did:key:x"));
+        assert!(out.ends_with("plain ✓\n"));
     }
 }

@@ -60,6 +60,13 @@ pub struct NewSpace {
     pub worker_id: String,
 }
 
+/// One page of a Scan or Query.
+struct Page {
+    items: Vec<Item>,
+    last_key: Option<Item>,
+    capacity: Option<ConsumedCapacity>,
+}
+
 /// A handle on one progress table and its status index.
 #[derive(Debug, Clone)]
 pub struct ProgressTable {
@@ -425,21 +432,44 @@ impl ProgressTable {
     async fn scan_pages(
         &self,
         scan: ScanFluentBuilder,
-        mut on_page: impl FnMut(&[Item]),
+        on_page: impl FnMut(&[Item]),
     ) -> Result<(), TableError> {
+        let fetch = |start| {
+            let req = scan
+                .clone()
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            async move {
+                let out = req.send().await.map_err(self.err("Scan"))?;
+                Ok(Page {
+                    items: out.items.unwrap_or_default(),
+                    last_key: out.last_evaluated_key,
+                    capacity: out.consumed_capacity,
+                })
+            }
+        };
+        self.paginate(ReadOp::Scan, fetch, on_page).await
+    }
+
+    /// Reads page after page until DynamoDB gives no `LastEvaluatedKey`, pacing each request and
+    /// recording its cost.
+    async fn paginate<F, Fut>(
+        &self,
+        op: ReadOp,
+        mut fetch: F,
+        mut on_page: impl FnMut(&[Item]),
+    ) -> Result<(), TableError>
+    where
+        F: FnMut(Option<Item>) -> Fut,
+        Fut: std::future::Future<Output = Result<Page, TableError>>,
+    {
         let mut start = None;
         loop {
             self.pace().await;
-            let out = scan
-                .clone()
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(self.err("Scan"))?;
-            self.record(ReadOp::Scan, out.consumed_capacity(), out.items().len());
-            on_page(out.items());
-            match out.last_evaluated_key {
+            let page = fetch(start).await?;
+            self.record(op, page.capacity.as_ref(), page.items.len());
+            on_page(&page.items);
+            match page.last_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(()),
             }
@@ -459,25 +489,23 @@ impl ProgressTable {
     async fn query_pages(
         &self,
         query: QueryFluentBuilder,
-        mut on_page: impl FnMut(&[Item]),
+        on_page: impl FnMut(&[Item]),
     ) -> Result<(), TableError> {
-        let mut start = None;
-        loop {
-            self.pace().await;
-            let out = query
+        let fetch = |start| {
+            let req = query
                 .clone()
                 .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(self.err("Query"))?;
-            self.record(ReadOp::Query, out.consumed_capacity(), out.items().len());
-            on_page(out.items());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            async move {
+                let out = req.send().await.map_err(self.err("Query"))?;
+                Ok(Page {
+                    items: out.items.unwrap_or_default(),
+                    last_key: out.last_evaluated_key,
+                    capacity: out.consumed_capacity,
+                })
             }
-        }
+        };
+        self.paginate(ReadOp::Query, fetch, on_page).await
     }
 
     /// Spaces of one status updated after `since`, from the status index, projected to

@@ -2,34 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use clap::error::ErrorKind as ClapErrorKind;
 use migration_exporter::config::{self, ExporterFlags};
 use migration_exporter::{daemon, logging};
 
 fn main() -> ExitCode {
-    let flags = match ExporterFlags::try_parse() {
-        Ok(f) => f,
-        Err(e)
-            if matches!(
-                e.kind(),
-                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
-            ) =>
-        {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("migration-exporter: {}", config::one_line(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let config = match flags.to_config() {
+    let config = match config::parse_args("migration-exporter", ExporterFlags::to_config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("migration-exporter: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     logging::init(&config.log);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");

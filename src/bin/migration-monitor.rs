@@ -3,36 +3,15 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use clap::error::ErrorKind as ClapErrorKind;
 use migration_exporter::config::{self, MonitorFlags};
 use migration_exporter::monitor::{self, Terminal};
 use migration_exporter::table::ProgressTable;
 use migration_exporter::{client, logging};
 
 fn main() -> ExitCode {
-    let flags = match MonitorFlags::try_parse() {
-        Ok(f) => f,
-        Err(e)
-            if matches!(
-                e.kind(),
-                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
-            ) =>
-        {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("migration-monitor: {}", config::one_line(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let config = match flags.to_config() {
+    let config = match config::parse_args("migration-monitor", MonitorFlags::to_config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("migration-monitor: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     logging::init(&config.log);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");

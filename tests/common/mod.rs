@@ -60,8 +60,10 @@ fn start_dynamodb_local() -> DynamoLocal {
     let port = free_port();
     // The watchdog shell stops DynamoDB Local once this test process is gone, since statics are
     // never dropped.
+    // The emulator holds everything on the Java heap: about 6 GiB at 300,000 items.
+    let heap = std::env::var("DYNAMODB_LOCAL_HEAP").unwrap_or_else(|_| "2g".into());
     let script = format!(
-        "java -Xmx2g -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port {port} >/dev/null 2>&1 & child=$!; \
+        "java -Xmx{heap} -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port {port} >/dev/null 2>&1 & child=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill $child 2>/dev/null",
         parent = std::process::id()
     );
@@ -113,6 +115,40 @@ pub async fn new_table(prefix: &str) -> ProgressTable {
     let table = ProgressTable::new(client(), name, "status-index");
     table.create_table().await.expect("create table");
     table
+}
+
+/// The emulator's floor for a full read: a parallel `Select=COUNT` Scan over `segments`, paging
+/// to the end of each (the server's own cost, no items returned). Returns the count.
+pub async fn count_scan(table: &ProgressTable, segments: u32) -> u64 {
+    let mut tasks = tokio::task::JoinSet::new();
+    for segment in 0..segments {
+        let client = table.client().clone();
+        let name = table.name().to_owned();
+        tasks.spawn(async move {
+            let (mut start, mut count) = (None, 0u64);
+            loop {
+                let mut scan = client
+                    .scan()
+                    .table_name(&name)
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .set_exclusive_start_key(start);
+                if segments > 1 {
+                    scan = scan.segment(segment as i32).total_segments(segments as i32);
+                }
+                let out = scan.send().await.expect("count scan");
+                count += out.count() as u64;
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => return count,
+                }
+            }
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = tasks.join_next().await {
+        total += n.expect("count task");
+    }
+    total
 }
 
 /// The exporter binary running as a child process.
