@@ -252,7 +252,7 @@ impl Alertmanager {
             "--cluster.listen-address=".to_owned(),
             "--log.level=warn".to_owned(),
         ];
-        let server = Server::start("prometheus-alertmanager", args, &scratch, addr.clone());
+        let server = Server::start(alertmanager_program(), args, &scratch, addr.clone());
         Alertmanager {
             server,
             addr,
@@ -271,6 +271,20 @@ impl Alertmanager {
 
     pub fn log(&self) -> String {
         self.server.log_text()
+    }
+}
+
+/// Debian names the Alertmanager binary `prometheus-alertmanager`; upstream calls it
+/// `alertmanager` (scripts/install-deps accepts either).
+fn alertmanager_program() -> &'static str {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    if !on_path("prometheus-alertmanager") && on_path("alertmanager") {
+        "alertmanager"
+    } else {
+        "prometheus-alertmanager"
     }
 }
 
