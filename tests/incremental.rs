@@ -20,6 +20,23 @@ use migration_exporter::snapshot::RefreshKind;
 use migration_exporter::state::{SpaceId, space_id};
 use migration_exporter::table::{NewSpace, ProgressTable};
 
+/// A space of customer `did:mailto:c` on instance 1, worker 1, with `padding` bytes of upload id.
+fn space(i: usize, status: Status, updated: Timestamp, padding: usize) -> SpaceProgress {
+    SpaceProgress {
+        key: SpaceKey::new("did:mailto:c", format!("did:key:s{i:05}")),
+        status,
+        total_uploads: 10,
+        completed_uploads: if status == Status::Completed { 10 } else { 0 },
+        last_processed_upload: (padding > 0).then(|| "x".repeat(padding)),
+        instance_id: Some("1".into()),
+        worker_id: Some("1".into()),
+        error: None,
+        created_at: Some(updated),
+        updated_at: Some(updated),
+        problems: Default::default(),
+    }
+}
+
 fn settings(overlap: Duration) -> RefreshSettings {
     RefreshSettings {
         interval: Duration::from_secs(1),
@@ -235,19 +252,7 @@ async fn an_incremental_refresh_reads_only_what_changed() {
     let table = common::new_table("inc-cost").await;
     let old = Timestamp::now().minus(Duration::from_secs(86_400));
     let records: Vec<SpaceProgress> = (0..1000)
-        .map(|i| SpaceProgress {
-            key: SpaceKey::new("did:mailto:c", format!("did:key:s{i:04}")),
-            status: Status::Pending,
-            total_uploads: 10,
-            completed_uploads: 0,
-            last_processed_upload: None,
-            instance_id: Some("1".into()),
-            worker_id: Some("1".into()),
-            error: None,
-            created_at: Some(old),
-            updated_at: Some(old),
-            problems: Default::default(),
-        })
+        .map(|i| space(i, Status::Pending, old, 0))
         .collect();
     table
         .put_items(records.iter().map(item::encode).collect())
@@ -327,19 +332,7 @@ async fn without_a_usable_index_every_refresh_is_a_full_scan() {
         ("keys-only", Some(ProjectionType::KeysOnly)),
     ] {
         let table = table_with_index(name, projection).await;
-        let p = SpaceProgress {
-            key: SpaceKey::new("did:mailto:c", "did:key:x"),
-            status: Status::InProgress,
-            total_uploads: 5,
-            completed_uploads: 1,
-            last_processed_upload: None,
-            instance_id: Some("1".into()),
-            worker_id: Some("1".into()),
-            error: None,
-            created_at: None,
-            updated_at: Some(Timestamp::now()),
-            problems: Default::default(),
-        };
+        let p = space(0, Status::InProgress, Timestamp::now(), 0);
         table.put_items(vec![item::encode(&p)]).await.unwrap();
         let mut tracker = Tracker::new(table.clone(), settings(Duration::from_secs(120)));
         tracker.full().await.unwrap();
@@ -355,19 +348,7 @@ async fn a_read_budget_paces_scans_by_consumed_capacity() {
     let table = common::new_table("budget").await;
     let now = Timestamp::now();
     let records: Vec<SpaceProgress> = (0..1500)
-        .map(|i| SpaceProgress {
-            key: SpaceKey::new("did:mailto:c", format!("did:key:s{i:05}")),
-            status: Status::Completed,
-            total_uploads: 10,
-            completed_uploads: 10,
-            last_processed_upload: Some("x".repeat(1000)),
-            instance_id: Some("1".into()),
-            worker_id: Some("1".into()),
-            error: Some(String::new()),
-            created_at: Some(now),
-            updated_at: Some(now),
-            problems: Default::default(),
-        })
+        .map(|i| space(i, Status::Completed, now, 1000))
         .collect();
     table
         .put_items(records.iter().map(item::encode).collect())
