@@ -118,7 +118,17 @@ impl Collector for MigrationCollector {
                 info.with_label_values(&[&s.space, &s.instance_id, &s.worker_id])
                     .set(s.updated_at.as_secs_f64());
             }
-            for v in [spaces, uploads, completed, stuck, oldest, info] {
+            let invalid = self.gauge(
+                "migration_invalid_spaces",
+                "Spaces whose record has a missing, mistyped or absurd attribute, by reason (a space can have several).",
+                &["reason"],
+            );
+            for reason in InvalidReason::ALL {
+                invalid
+                    .with_label_values(&[reason.as_str()])
+                    .set(snap.invalid[reason.index()] as f64);
+            }
+            for v in [spaces, uploads, completed, stuck, oldest, info, invalid] {
                 families.extend(v.collect());
             }
         }
@@ -183,6 +193,18 @@ impl Collector for MigrationCollector {
                 .with_label_values(&[op.as_str()])
                 .inc_by(self.meter.capacity_units(op));
         }
+        let attempts = own_counter(
+            "migration_exporter_dynamodb_errors_total",
+            "DynamoDB attempts answered with a throttling error or a server error, by kind, including those the SDK retried successfully.",
+            &["kind"],
+        );
+        attempts
+            .with_label_values(&["throttled"])
+            .inc_by(self.meter.throttled() as f64);
+        attempts
+            .with_label_values(&["server"])
+            .inc_by(self.meter.server_errors() as f64);
+        families.extend(attempts.collect());
         let errors = own_counter(
             "migration_exporter_refresh_errors_total",
             "Failed refreshes, by kind of error.",

@@ -64,7 +64,7 @@ impl ErrorKind {
     }
 
     /// Maps a DynamoDB error code to a kind.
-    fn from_code(code: &str) -> ErrorKind {
+    pub fn from_code(code: &str) -> ErrorKind {
         match code {
             "ProvisionedThroughputExceededException"
             | "ThrottlingException"

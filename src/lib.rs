@@ -12,6 +12,7 @@ pub mod collector;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod interceptor;
 pub mod item;
 pub mod logging;
 pub mod meter;

@@ -37,6 +37,10 @@ pub struct ReadMeter {
     milli_units: [AtomicU64; 4],
     items: [AtomicU64; 4],
     requests: [AtomicU64; 4],
+    /// Attempts DynamoDB answered with a throttling error (retried ones included).
+    throttled: AtomicU64,
+    /// Attempts answered with a 5xx status (retried ones included).
+    server_errors: AtomicU64,
 }
 
 impl ReadMeter {
@@ -56,6 +60,26 @@ impl ReadMeter {
     /// Items returned by `op` so far.
     pub fn items(&self, op: ReadOp) -> u64 {
         self.items[op.index()].load(Ordering::Relaxed)
+    }
+
+    /// Counts an attempt DynamoDB throttled.
+    pub fn record_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an attempt answered with a server error.
+    pub fn record_server_error(&self) {
+        self.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Throttled attempts so far.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Attempts answered with a server error so far.
+    pub fn server_errors(&self) -> u64 {
+        self.server_errors.load(Ordering::Relaxed)
     }
 
     /// Requests of `op` answered so far.

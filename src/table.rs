@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::{
 
 use crate::budget::ReadBudget;
 use crate::error::TableError;
+use crate::interceptor::AttemptCounter;
 use crate::item::{self, Item, attr};
 use crate::meter::{ReadMeter, ReadOp};
 use crate::model::{SpaceKey, SpaceProgress, Status, Timestamp};
@@ -86,12 +87,19 @@ pub enum IndexCheck {
 }
 
 impl ProgressTable {
+    /// A handle whose every attempt is observed by its own [`ReadMeter`].
     pub fn new(client: Client, table: impl Into<String>, status_index: impl Into<String>) -> Self {
+        let meter: Arc<ReadMeter> = Arc::default();
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(AttemptCounter::new(meter.clone()))
+            .build();
         ProgressTable {
-            client,
+            client: Client::from_conf(config),
             table: table.into(),
             status_index: status_index.into(),
-            meter: Arc::default(),
+            meter,
             budget: None,
         }
     }

@@ -54,7 +54,11 @@ fn unit_flags_are_accepted_by_the_binary() {
     let (_, help) = run(Command::new(env!("CARGO_BIN_EXE_migration-exporter")).arg("--help"));
     let unit = std::fs::read_to_string(format!("{ROOT}/deploy/systemd/migration-exporter.service"))
         .unwrap();
-    for flag in unit.split_whitespace().filter(|w| w.starts_with("--")) {
+    let directives = unit.lines().filter(|l| !l.trim_start().starts_with('#'));
+    for flag in directives
+        .flat_map(str::split_whitespace)
+        .filter(|w| w.starts_with("--"))
+    {
         let name = flag.split('=').next().unwrap();
         assert!(
             help.contains(name),
