@@ -75,7 +75,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
     let status = match (&published.snapshot, published.health.last_refresh_ok) {
         (None, _) => "waiting for the first successful read of the table".to_owned(),
         (Some(s), ok) => format!(
-            "{} items read at {}{}",
+            "{} spaces as of {}{}",
             s.items,
             s.taken_at.to_iso(),
             if ok {
