@@ -99,7 +99,12 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         }
         next = e.source();
     }
-    parts.join(": ")
+    // Some SDK messages span lines (the credential chain lists every provider): keep one line.
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A failed table operation.

@@ -599,6 +599,26 @@ async fn dynamodb_problems_are_one_line_with_exit_1() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("cannot reach DynamoDB"), "{err}");
 
+    // No credentials anywhere (and no instance metadata to ask): one line naming the fix.
+    let no_home = std::env::temp_dir().join(format!("no-home-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_migration-monitor"))
+        .args([
+            "--dynamodb.endpoint-url",
+            &common::dynamodb_local().endpoint,
+            "--failed",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &no_home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", common::REGION)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("AWS credentials missing or rejected"), "{err}");
+
     let table = seed_table().await;
     let out = monitor(
         table.name(),
