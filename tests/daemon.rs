@@ -321,19 +321,16 @@ async fn load(
         items.push(item::encode(&record));
         rows.push(truth);
     }
-    let lonely = SpaceProgress {
-        key: SpaceKey::new("did:mailto:lonely", "did:key:lonely"),
-        status: Status::InProgress,
-        total_uploads: 77,
-        completed_uploads: 7,
-        last_processed_upload: None,
-        instance_id: Some("9".into()),
-        worker_id: Some("lonely".into()),
-        error: None,
-        created_at: Some(now),
-        updated_at: Some(now),
-        problems: Default::default(),
-    };
+    let lonely = common::record(
+        "did:mailto:lonely",
+        "did:key:lonely",
+        Status::InProgress,
+        "9",
+        "lonely",
+        77,
+        7,
+        now,
+    );
     items.push(item::encode(&lonely));
     rows.push(Truth {
         key: lonely.key.clone(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::Exporter;
 use migration_exporter::item;
-use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_exporter::model::{SpaceProgress, Status, Timestamp};
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -138,18 +138,18 @@ async fn small_table() -> migration_exporter::table::ProgressTable {
     let table = common::new_table("faults").await;
     let now = Timestamp::now();
     let records: Vec<SpaceProgress> = (0..50)
-        .map(|i| SpaceProgress {
-            key: SpaceKey::new("did:mailto:c", format!("did:key:s{i}")),
-            status: [Status::Completed, Status::InProgress][i % 2],
-            total_uploads: 10,
-            completed_uploads: 5,
-            last_processed_upload: None,
-            instance_id: Some("1".into()),
-            worker_id: Some("1".into()),
-            error: None,
-            created_at: Some(now),
-            updated_at: Some(now),
-            problems: Default::default(),
+        .map(|i| {
+            let status = [Status::Completed, Status::InProgress][i % 2];
+            common::record(
+                "did:mailto:c",
+                &format!("did:key:s{i}"),
+                status,
+                "1",
+                "1",
+                10,
+                5,
+                now,
+            )
         })
         .collect();
     table

@@ -22,19 +22,19 @@ use migration_exporter::table::{NewSpace, ProgressTable};
 
 /// A space of customer `did:mailto:c` on instance 1, worker 1, with `padding` bytes of upload id.
 fn space(i: usize, status: Status, updated: Timestamp, padding: usize) -> SpaceProgress {
-    SpaceProgress {
-        key: SpaceKey::new("did:mailto:c", format!("did:key:s{i:05}")),
+    let done = if status == Status::Completed { 10 } else { 0 };
+    let mut p = common::record(
+        "did:mailto:c",
+        &format!("did:key:s{i:05}"),
         status,
-        total_uploads: 10,
-        completed_uploads: if status == Status::Completed { 10 } else { 0 },
-        last_processed_upload: (padding > 0).then(|| "x".repeat(padding)),
-        instance_id: Some("1".into()),
-        worker_id: Some("1".into()),
-        error: None,
-        created_at: Some(updated),
-        updated_at: Some(updated),
-        problems: Default::default(),
-    }
+        "1",
+        "1",
+        10,
+        done,
+        updated,
+    );
+    p.last_processed_upload = (padding > 0).then(|| "x".repeat(padding));
+    p
 }
 
 fn settings(overlap: Duration) -> RefreshSettings {

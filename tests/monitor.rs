@@ -329,6 +329,14 @@ async fn list_views_read_every_page() {
     assert!(t.trim_end().ends_with("... and 1,295 more"));
 }
 
+/// The run failed with `code` and one line on stderr containing `needle`.
+fn assert_one_line(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{err}");
+}
+
 fn thousands(n: u64) -> String {
     migration_exporter::views::format::thousands(n)
 }
@@ -571,20 +579,14 @@ fn bad_input_is_one_line_with_exit_2() {
             .args(&args)
             .output()
             .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_one_line(&out, 2, needle);
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dynamodb_problems_are_one_line_with_exit_1() {
     let out = monitor("no-such-table", &["--failed"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("table no-such-table not found"), "{err}");
+    assert_one_line(&out, 1, "table no-such-table not found");
 
     let closed = format!("http://127.0.0.1:{}", common::free_port());
     let out = Command::new(env!("CARGO_BIN_EXE_migration-monitor"))
@@ -594,10 +596,7 @@ async fn dynamodb_problems_are_one_line_with_exit_1() {
         .env("AWS_REGION", common::REGION)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("cannot reach DynamoDB"), "{err}");
+    assert_one_line(&out, 1, "cannot reach DynamoDB");
 
     // No credentials anywhere (and no instance metadata to ask): one line naming the fix.
     let no_home = std::env::temp_dir().join(format!("no-home-{}", std::process::id()));
@@ -614,10 +613,7 @@ async fn dynamodb_problems_are_one_line_with_exit_1() {
         .env("AWS_REGION", common::REGION)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("AWS credentials missing or rejected"), "{err}");
+    assert_one_line(&out, 1, "AWS credentials missing or rejected");
 
     let table = seed_table().await;
     let out = monitor(
@@ -629,10 +625,5 @@ async fn dynamodb_problems_are_one_line_with_exit_1() {
             "did:key:nope",
         ],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("no progress record for space did:key:nope"),
-        "{err}"
-    );
+    assert_one_line(&out, 1, "no progress record for space did:key:nope");
 }

@@ -117,6 +117,33 @@ pub async fn new_table(prefix: &str) -> ProgressTable {
     table
 }
 
+/// A well-formed record as a worker writes it, for loading test tables.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    customer: &str,
+    space: &str,
+    status: migration_exporter::model::Status,
+    instance: &str,
+    worker: &str,
+    total: u64,
+    completed: u64,
+    updated: migration_exporter::model::Timestamp,
+) -> migration_exporter::model::SpaceProgress {
+    migration_exporter::model::SpaceProgress {
+        key: migration_exporter::model::SpaceKey::new(customer, space),
+        status,
+        total_uploads: total,
+        completed_uploads: completed,
+        last_processed_upload: None,
+        instance_id: Some(instance.into()),
+        worker_id: Some(worker.into()),
+        error: None,
+        created_at: Some(updated),
+        updated_at: Some(updated),
+        problems: Default::default(),
+    }
+}
+
 /// The emulator's floor for a full read: a parallel `Select=COUNT` Scan over `segments`, paging
 /// to the end of each (the server's own cost, no items returned). Returns the count.
 pub async fn count_scan(table: &ProgressTable, segments: u32) -> u64 {
