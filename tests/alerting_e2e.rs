@@ -15,7 +15,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Exporter;
 use common::stack::{self, Alertmanager, Prometheus, Received, WebhookSink, repo_file, wait_for};
 use migration_exporter::item;
 use migration_exporter::model::{Status, Timestamp};
@@ -107,7 +106,6 @@ async fn stuck_and_failed_spaces_notify_and_are_inhibited_while_the_exporter_is_
     let fresh = now.minus(Duration::from_secs(30));
     let two_hours_ago = now.minus(Duration::from_secs(2 * 3600));
     let (one, two, three) = (Some("1"), Some("2"), Some("3"));
-    let table = common::new_table("alerting").await;
     let mut spaces = vec![
         stack::space(
             "did:key:z6MkStuckE2e",
@@ -146,16 +144,7 @@ async fn stuck_and_failed_spaces_notify_and_are_inhibited_while_the_exporter_is_
             fresh,
         ),
     ];
-    table
-        .put_items(spaces.iter().map(item::encode).collect())
-        .await
-        .unwrap();
-    let mut exporter = Exporter::start(
-        &common::dynamodb_local().endpoint,
-        table.name(),
-        &["--refresh.interval", "1s", "--stuck-after", "1h"],
-    );
-    exporter.wait_ready(Duration::from_secs(60));
+    let (table, mut exporter) = stack::exporter_over("alerting", &spaces).await;
 
     let sink = WebhookSink::start();
     let alertmanager = Alertmanager::start(

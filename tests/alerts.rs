@@ -9,13 +9,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::time::Duration;
 
-use common::Exporter;
 use common::stack::{
     self, Prometheus, ROOT, Scratch, promql_metric_names, repo_file, template_queries,
 };
-use migration_exporter::item;
 use migration_exporter::model::Timestamp;
 use serde_json::Value;
 
@@ -288,18 +285,8 @@ fn dashboard_exprs() -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn rules_are_documented_and_name_only_metrics_the_exporter_emits() {
     // The real exporter over a table with every status, so every family it can emit is present.
-    let table = common::new_table("alerts").await;
     let spaces = stack::every_status_spaces(Timestamp::now());
-    table
-        .put_items(spaces.iter().map(item::encode).collect())
-        .await
-        .unwrap();
-    let exporter = Exporter::start(
-        &common::dynamodb_local().endpoint,
-        table.name(),
-        &["--refresh.interval", "1s", "--stuck-after", "1h"],
-    );
-    exporter.wait_ready(Duration::from_secs(60));
+    let (_table, exporter) = stack::exporter_over("alerts", &spaces).await;
     let scraped = exporter.scrape();
     let emitted: BTreeSet<String> = scraped
         .0

@@ -602,13 +602,7 @@ async fn a_failed_refresh_keeps_the_last_snapshot_and_says_so() {
         200,
         "still ready: it has data to serve"
     );
-    let errors = exporter
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("level=error"))
-        .count();
+    let errors = exporter.log_lines_at("error");
     assert_eq!(
         errors,
         1,

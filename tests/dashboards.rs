@@ -10,7 +10,6 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::Exporter;
 use common::stack::{self, Prometheus, ROOT, repo_file, url_encode, wait_for};
 use migration_exporter::item;
 use migration_exporter::model::{Status, Timestamp};
@@ -234,18 +233,8 @@ fn provisioning_agrees_with_the_dashboards_and_the_deployment() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_panel_query_returns_data_from_a_real_prometheus() {
     let now = Timestamp::now();
-    let table = common::new_table("dashboards").await;
     let mut spaces = stack::every_status_spaces(now);
-    table
-        .put_items(spaces.iter().map(item::encode).collect())
-        .await
-        .unwrap();
-    let exporter = Exporter::start(
-        &common::dynamodb_local().endpoint,
-        table.name(),
-        &["--refresh.interval", "1s", "--stuck-after", "1h"],
-    );
-    exporter.wait_ready(Duration::from_secs(60));
+    let (table, exporter) = stack::exporter_over("dashboards", &spaces).await;
     let prometheus = Prometheus::start(&stack::prometheus_config(JOB, &exporter.addr, ""), &[]);
     wait_for(
         "three scrapes of the exporter",

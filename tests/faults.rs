@@ -259,13 +259,7 @@ async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without
         proxy.pending() == 0 && m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
     });
     assert!(*proxy.forwarded.lock().unwrap() > 3);
-    let errors = exporter
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("level=error"))
-        .count();
+    let errors = exporter.log_lines_at("error");
     assert!(
         (1..=3).contains(&errors),
         "one error line per failure streak: {errors}"

@@ -287,6 +287,17 @@ impl Exporter {
         }
     }
 
+    /// Log lines so far at `level` (`error`, `warn`, ...).
+    pub fn log_lines_at(&self, level: &str) -> usize {
+        let needle = format!("level={level}");
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(&needle))
+            .count()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

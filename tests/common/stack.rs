@@ -438,6 +438,31 @@ pub fn space(
     }
 }
 
+/// A new table holding `spaces`, and the real exporter over it (refreshing every second, stuck
+/// after an hour), ready.
+pub async fn exporter_over(
+    prefix: &str,
+    spaces: &[SpaceProgress],
+) -> (migration_exporter::table::ProgressTable, super::Exporter) {
+    let table = super::new_table(prefix).await;
+    table
+        .put_items(
+            spaces
+                .iter()
+                .map(migration_exporter::item::encode)
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let exporter = super::Exporter::start(
+        &super::dynamodb_local().endpoint,
+        table.name(),
+        &["--refresh.interval", "1s", "--stuck-after", "1h"],
+    );
+    exporter.wait_ready(Duration::from_secs(60));
+    (table, exporter)
+}
+
 /// A small migration with every status on two instances: completed, pending (some unassigned),
 /// fresh in-progress, two stuck spaces on instance 1 worker 2 (no update for 2h and 3h), a failed
 /// space on instance 2 worker 1, and one item with a status the exporter does not know.
