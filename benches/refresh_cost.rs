@@ -8,18 +8,22 @@
 //! `cargo bench --bench refresh_cost -- --sizes 10000,80000,300000 --state-sizes 1000000`.
 //! Under `cargo test` it runs one small size so the code path stays exercised.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+// The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
+#[path = "support/floor.rs"]
+mod floor;
+#[allow(dead_code)]
+#[path = "../tests/it/harness/mod.rs"]
+mod harness;
 
 use std::time::{Duration, Instant};
 
-use migration_exporter::aggregate::FoldContext;
-use migration_exporter::item;
-use migration_exporter::meter::ReadOp;
 use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::refresh::{RefreshSettings, Tracker};
-use migration_exporter::sample;
-use migration_exporter::state::TableState;
+use migration_exporter::state::snapshot::FoldContext;
+use migration_exporter::state::spaces::TableState;
+use migration_exporter::state::tracker::{RefreshSettings, Tracker};
+use migration_exporter::table::item;
+use migration_exporter::table::meter::ReadOp;
+use migration_exporter::table::sample;
 
 const SEGMENTS: u32 = 8;
 const INTERVAL_SECS: u64 = 5;
@@ -85,7 +89,7 @@ struct Row {
 }
 
 async fn measure(n: u64, rounds: usize) -> Row {
-    let table = common::new_table("bench-refresh").await;
+    let table = harness::new_table("bench-refresh").await;
     let now = Timestamp::now();
     let mut records = sample::generate(n, 7, now);
     let t = Instant::now();
@@ -93,7 +97,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         .await
         .expect("load");
     eprintln!("{n}: loaded in {:.1?}", t.elapsed());
-    common::count_scan(&table, SEGMENTS).await; // warm the emulator up
+    floor::count_scan(&table, SEGMENTS).await; // warm the emulator up
 
     let (mut full, mut floor, mut units) = (Vec::new(), Vec::new(), Vec::new());
     let mut tracker = Tracker::new(table.clone(), settings());
@@ -105,7 +109,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         units.push(table.meter().capacity_units(ReadOp::Scan) - before);
         assert_eq!(report.items, n);
         let t = Instant::now();
-        assert_eq!(common::count_scan(&table, SEGMENTS).await, n);
+        assert_eq!(floor::count_scan(&table, SEGMENTS).await, n);
         floor.push(t.elapsed().as_secs_f64());
     }
 
@@ -132,15 +136,15 @@ async fn measure(n: u64, rounds: usize) -> Row {
     );
 
     // Freshness through the real daemon: a write, then poll /metrics until it shows.
-    let endpoint = common::dynamodb_local().endpoint.clone();
+    let endpoint = harness::dynamodb_local().endpoint.clone();
     let interval = format!("{INTERVAL_SECS}s");
-    let exporter = common::Exporter::start(
+    let exporter = harness::Exporter::start(
         &endpoint,
         table.name(),
         &["--refresh.interval", &interval, "--scan.segments", "8"],
     );
     exporter.wait_ready(Duration::from_secs(600));
-    let failed = |m: &common::Metrics| -> f64 {
+    let failed = |m: &harness::Metrics| -> f64 {
         m.family("migration_spaces")
             .iter()
             .filter(|(k, _)| k.contains("status=\"failed\""))
@@ -172,7 +176,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         fresh.push(t.elapsed().as_secs_f64());
     }
     let (rss, hwm) = rss_mib(exporter.pid());
-    common::client()
+    harness::client()
         .delete_table()
         .table_name(table.name())
         .send()

@@ -4,16 +4,20 @@
 //! Prints a markdown table. `cargo bench --bench scan_segments -- --spaces 80304`; under
 //! `cargo test` it runs a small smoke size so the code path stays exercised.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+// The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
+#[path = "support/floor.rs"]
+mod floor;
+#[allow(dead_code)]
+#[path = "../tests/it/harness/mod.rs"]
+mod harness;
 
 use std::time::{Duration, Instant};
 
-use migration_exporter::item;
-use migration_exporter::meter::ReadOp;
 use migration_exporter::model::Timestamp;
-use migration_exporter::refresh::{RefreshSettings, full_scan};
-use migration_exporter::sample;
+use migration_exporter::state::tracker::{RefreshSettings, full_scan};
+use migration_exporter::table::item;
+use migration_exporter::table::meter::ReadOp;
+use migration_exporter::table::sample;
 
 struct Options {
     spaces: usize,
@@ -62,7 +66,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[tokio::main]
 async fn main() {
     let opts = options();
-    let table = common::new_table("bench-segments").await;
+    let table = harness::new_table("bench-segments").await;
     let now = Timestamp::now();
     let started = Instant::now();
     let records = sample::generate(opts.spaces as u64, 1, now);
@@ -73,7 +77,7 @@ async fn main() {
     let settings = |segments| RefreshSettings::full_only(Duration::from_secs(3600), segments);
     // The emulator's first scans run slow (JIT); warm up before measuring.
     full_scan(&table, &settings(8)).await.expect("warm-up scan");
-    common::count_scan(&table, 8).await;
+    floor::count_scan(&table, 8).await;
 
     println!(
         "| segments | full refresh (median s) | COUNT floor (median s) | refresh / floor | speed-up vs 1 segment | read units per refresh |"
@@ -95,7 +99,7 @@ async fn main() {
                 "the refresh read every item"
             );
             let t = Instant::now();
-            let counted = common::count_scan(&table, segments).await;
+            let counted = floor::count_scan(&table, segments).await;
             floor.push(t.elapsed());
             assert_eq!(counted, opts.spaces as u64);
         }

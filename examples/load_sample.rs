@@ -1,6 +1,6 @@
 //! Sample-data loader for local development and demos: creates the `migration-progress` table
 //! (with its `status-index`) on a DynamoDB endpoint such as DynamoDB Local, if it is missing, fills
-//! it with [`migration_exporter::sample`]'s made-up migration, and prints the overview of what it
+//! it with [`migration_exporter::table::sample`]'s made-up migration, and prints the overview of what it
 //! wrote (through the same aggregation and view code as the monitor).
 //!
 //! ```text
@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use migration_exporter::aggregate::FoldContext;
-use migration_exporter::config::DynamoConfig;
-use migration_exporter::item::{self, Item};
 use migration_exporter::model::Timestamp;
-use migration_exporter::sample::{self, SEED_SPACES};
-use migration_exporter::state::TableState;
+use migration_exporter::state::snapshot::FoldContext;
+use migration_exporter::state::spaces::TableState;
 use migration_exporter::table::ProgressTable;
-use migration_exporter::views::{Overview, text};
+use migration_exporter::table::client::DynamoConfig;
+use migration_exporter::table::item::{self, Item};
+use migration_exporter::table::sample::{self, SEED_SPACES};
 
 const STATUS_INDEX: &str = "status-index";
 
@@ -59,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         endpoint_url: Some(args.endpoint_url.clone()),
         max_read_units_per_second: None,
     };
-    let client = migration_exporter::client::connect(&config)
+    let client = migration_exporter::table::client::connect(&config)
         .await
         .context("configuring the DynamoDB client")?;
     let table = ProgressTable::new(client, args.table.clone(), STATUS_INDEX);
@@ -96,6 +95,6 @@ async fn main() -> anyhow::Result<()> {
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 0,
     });
-    print!("{}", text::overview(&Overview::from_snapshot(&snapshot)));
+    print!("{}", migration_exporter::monitor::overview_text(&snapshot));
     Ok(())
 }

@@ -1,30 +1,38 @@
 //! migration-exporter: watches the `migration-progress` DynamoDB table that the migration workers
-//! write, and turns it into Prometheus metrics (daemon) and operator views (CLI).
+//! write, and turns it into Prometheus metrics (the `migration-exporter` daemon) and operator
+//! views (the `migration-monitor` CLI).
 //!
-//! Data flows one way: [`table`] reads items, [`item`] decodes them into [`model`] records,
-//! [`aggregate`] folds them into a [`snapshot`], and renderers ([`collector`] for `/metrics`) read
-//! the snapshot. [`refresh`] runs the reads in the background; [`server`] and [`daemon`] serve.
+//! Three layers and two front ends; each imports only from layers below it:
+//! - [`model`]: the record as typed values (status, timestamps, keys, invalid reasons). No I/O.
+//! - `table`: everything that talks to DynamoDB: the table handle and its paged reads, item
+//!   decoding, the status-index check, typed errors, client construction, read metering and
+//!   pacing. Knows nothing of the layers above.
+//! - `state`: what is known of the table between reads: per-space state, the refresh tracker
+//!   (full scans and incremental reads of the status index), and the immutable snapshot.
+//! - [`exporter`]: the daemon: refresh loop, published store and health, `/metrics` collector,
+//!   HTTP server, its flags.
+//! - [`monitor`]: the CLI: runner, views, text and JSON rendering, its flags.
+//!
+//! [`flags`] holds the flag groups both front ends share, [`logging`] the log setup. The layers
+//! below the front ends are public only with the `testing` feature, which tests, examples and
+//! benches enable; so are the workers' writes and the generated sample migration.
 
-pub mod aggregate;
-pub mod budget;
-pub mod client;
-pub mod collector;
-pub mod config;
-pub mod daemon;
-pub mod error;
-pub mod interceptor;
-pub mod item;
+pub mod exporter;
+pub mod flags;
 pub mod logging;
-pub mod meter;
-pub mod model;
 pub mod monitor;
-pub mod refresh;
-pub mod sample;
-pub mod server;
-pub mod snapshot;
-pub mod state;
-pub mod table;
-pub mod views;
 
-pub use error::{ErrorKind, TableError};
-pub use model::{SpaceKey, SpaceProgress, Status, Timestamp};
+#[cfg(feature = "testing")]
+pub mod model;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod model;
+
+#[cfg(feature = "testing")]
+pub mod state;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod state;
+
+#[cfg(feature = "testing")]
+pub mod table;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod table;

@@ -1,11 +1,23 @@
 //! Log setup for the binaries: logfmt (tracing-logfmt) or JSON lines on stderr, at the configured
-//! level for this crate; the AWS SDK and HTTP stack stay at warn unless tracing everything.
+//! level for this crate ([`LogConfig`], which the shared log flags fill); the AWS SDK and HTTP stack stay at warn unless tracing everything.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::{LogConfig, LogFormat};
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+/// Logging as used.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub level: tracing::Level,
+    pub format: LogFormat,
+}
 
 /// Installs the global subscriber. Call once, at start-up.
 pub fn init(cfg: &LogConfig) {

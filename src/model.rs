@@ -1,6 +1,7 @@
 //! The migration-progress record as typed Rust values: [`Status`], [`Timestamp`], [`SpaceKey`] and
-//! [`SpaceProgress`], one per item of the table. Decoding from DynamoDB attributes lives in
-//! [`crate::item`]; this module has no I/O.
+//! [`SpaceProgress`], one per item of the table, with the [`InvalidReason`]s a record can carry
+//! (they are part of what a record means: each becomes a `reason` label). Decoding from DynamoDB
+//! attributes lives in the table layer; this module has no I/O and imports nothing of this crate.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,6 +30,7 @@ impl Status {
     ];
 
     /// The statuses workers write (all but [`Status::Unknown`]).
+    #[cfg(any(test, feature = "testing"))]
     pub const KNOWN: [Status; 4] = [
         Status::Pending,
         Status::InProgress,
@@ -155,7 +157,85 @@ pub struct SpaceProgress {
     pub error: Option<String>,
     pub created_at: Option<Timestamp>,
     pub updated_at: Option<Timestamp>,
-    pub problems: crate::item::Problems,
+    pub problems: Problems,
+}
+
+/// Why an item is not quite what the workers are meant to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvalidReason {
+    /// `customer` or `space` is absent or not a string.
+    MissingKey,
+    /// No `status` attribute.
+    MissingStatus,
+    /// A `status` string that is not one of the four the workers write.
+    UnknownStatus,
+    /// An attribute of the wrong DynamoDB type (a number stored as a string, say).
+    MistypedAttribute,
+    /// An upload count that is negative, fractional, unparseable or absurdly large.
+    InvalidNumber,
+    /// `completedUploads` greater than `totalUploads`.
+    CompletedExceedsTotal,
+    /// No `updatedAt`, so staleness cannot be judged.
+    MissingUpdatedAt,
+    /// A `createdAt` or `updatedAt` that is not an ISO 8601 UTC time.
+    InvalidTimestamp,
+}
+
+impl InvalidReason {
+    /// Every reason, in a fixed order (the index of each is its bit in [`Problems`]).
+    pub const ALL: [InvalidReason; 8] = [
+        InvalidReason::MissingKey,
+        InvalidReason::MissingStatus,
+        InvalidReason::UnknownStatus,
+        InvalidReason::MistypedAttribute,
+        InvalidReason::InvalidNumber,
+        InvalidReason::CompletedExceedsTotal,
+        InvalidReason::MissingUpdatedAt,
+        InvalidReason::InvalidTimestamp,
+    ];
+
+    /// The `reason` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::MissingKey => "missing_key",
+            InvalidReason::MissingStatus => "missing_status",
+            InvalidReason::UnknownStatus => "unknown_status",
+            InvalidReason::MistypedAttribute => "mistyped_attribute",
+            InvalidReason::InvalidNumber => "invalid_number",
+            InvalidReason::CompletedExceedsTotal => "completed_exceeds_total",
+            InvalidReason::MissingUpdatedAt => "missing_updated_at",
+            InvalidReason::InvalidTimestamp => "invalid_timestamp",
+        }
+    }
+
+    /// Position in [`InvalidReason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The set of [`InvalidReason`]s found on one item (a bit set: cheap to carry on every record).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Problems(u16);
+
+impl Problems {
+    pub fn insert(&mut self, r: InvalidReason) {
+        self.0 |= 1 << r.index();
+    }
+
+    pub fn contains(self, r: InvalidReason) -> bool {
+        self.0 & (1 << r.index()) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = InvalidReason> {
+        InvalidReason::ALL
+            .into_iter()
+            .filter(move |r| self.contains(*r))
+    }
 }
 
 #[cfg(test)]

@@ -2,27 +2,29 @@
 
 use std::process::ExitCode;
 
-use migration_exporter::config::{self, ExporterFlags};
-use migration_exporter::{daemon, logging};
+use migration_exporter::exporter::{self, ExporterFlags};
+use migration_exporter::flags::parse_args;
+use migration_exporter::logging;
 
 fn main() -> ExitCode {
-    let config = match config::parse_args("migration-exporter", ExporterFlags::to_config) {
+    let config = match parse_args("migration-exporter", ExporterFlags::to_config) {
         Ok(c) => c,
         Err(code) => return code,
     };
     logging::init(&config.log);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
     let result: anyhow::Result<()> = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen_address)
+        let address = config.listen_address();
+        let listener = tokio::net::TcpListener::bind(address)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_address))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         tracing::info!(
             address = %listener.local_addr()?,
-            table = %config.dynamo.table,
+            table = %config.table(),
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );
-        daemon::run(config, listener, shutdown_signal()).await?;
+        exporter::run(config, listener, shutdown_signal()).await?;
         Ok(())
     });
     match result {

@@ -1,0 +1,168 @@
+//! The `migration-exporter` front end: wires the table handle, the refresh loop, the collector
+//! and the HTTP server together, all stopped by one shutdown future. [`flags`] are its flags,
+//! [`refresh`] the loop that keeps the [`store`] fresh, [`collector`] renders `/metrics`,
+//! [`http`] serves it. If the refresh loop ever ends on its own (a panic), the daemon stops and
+//! returns an error so that its supervisor restarts it, rather than serving an ever older
+//! snapshot.
+
+mod collector;
+mod flags;
+mod http;
+mod refresh;
+mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::table::ProgressTable;
+use crate::table::client::{self, ClientError};
+use collector::{MetricsRenderer, MigrationCollector};
+pub use flags::{Config, ExporterFlags};
+use http::AppState;
+use refresh::Refresher;
+use store::SnapshotStore;
+
+/// Why the daemon could not run, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("HTTP server failed: {0}")]
+    Serve(#[from] std::io::Error),
+    #[error(
+        "the refresh loop stopped unexpectedly ({0}); exiting so that a supervisor restarts the exporter"
+    )]
+    RefreshLoopEnded(String),
+}
+
+/// Runs the exporter on `listener` until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
+    let client = client::connect(&config.dynamo).await?;
+    let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index)
+        .with_read_budget(config.dynamo.max_read_units_per_second);
+    let store = Arc::new(SnapshotStore::new());
+    let collector = MigrationCollector::new(
+        store.clone(),
+        table.meter().clone(),
+        table.name(),
+        config.refresh.interval,
+    );
+    let state = AppState {
+        renderer: Arc::new(MetricsRenderer::new(collector)),
+        store: store.clone(),
+        telemetry_path: config.telemetry_path.clone(),
+        table: config.dynamo.table.clone(),
+    };
+    let stop = CancellationToken::new();
+    let refresher = Refresher::new(table, config.refresh.clone(), store);
+    let refresh_task = tokio::spawn(refresher.run(stop.clone()));
+    let router = http::router(state);
+    supervise(refresh_task, stop, shutdown, |until| async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(until)
+            .await
+    })
+    .await
+}
+
+/// Serves (through `serve`, given the future that ends serving) until `shutdown` or until the
+/// refresh task ends by itself, whichever comes first; then stops the refresh task.
+async fn supervise<S, F>(
+    mut refresh_task: JoinHandle<()>,
+    stop: CancellationToken,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    serve: S,
+) -> Result<(), DaemonError>
+where
+    S: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+    F: Future<Output = std::io::Result<()>>,
+{
+    let ended = CancellationToken::new();
+    let until = {
+        let ended = ended.clone();
+        Box::pin(async move {
+            tokio::select! {
+                () = shutdown => tracing::info!("shutting down"),
+                () = ended.cancelled() => {}
+            }
+        })
+    };
+    let served = {
+        let serving = serve(until);
+        tokio::pin!(serving);
+        tokio::select! {
+            served = &mut serving => served,
+            joined = &mut refresh_task => {
+                let why = match joined {
+                    Ok(()) => "it returned".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                tracing::error!(error = %why, "refresh loop stopped unexpectedly; exiting");
+                ended.cancel();
+                // Let in-flight responses finish before reporting.
+                let _ = serving.await;
+                return Err(DaemonError::RefreshLoopEnded(why));
+            }
+        }
+    };
+    stop.cancel();
+    let _ = refresh_task.await;
+    Ok(served?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn serve_forever(until: impl Future<Output = ()>) -> std::io::Result<()> {
+        until.await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_refresh_loop_stops_the_daemon_with_an_error() {
+        let refresh = tokio::spawn(async { panic!("boom") });
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            supervise(
+                refresh,
+                CancellationToken::new(),
+                std::future::pending(),
+                serve_forever,
+            ),
+        )
+        .await
+        .expect("the daemon stops instead of serving a frozen snapshot");
+        match outcome {
+            Err(DaemonError::RefreshLoopEnded(why)) => assert!(why.contains("panic"), "{why}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_serving_and_the_refresh_loop() {
+        let stop = CancellationToken::new();
+        let refresh = tokio::spawn({
+            let stop = stop.clone();
+            async move { stop.cancelled().await }
+        });
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            supervise(refresh, stop.clone(), async {}, serve_forever),
+        )
+        .await
+        .expect("shutdown completes");
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert!(stop.is_cancelled());
+    }
+}

@@ -1,0 +1,132 @@
+//! The immutable result of a refresh ([`Snapshot`]) and the sums it is made of: [`Totals`] per
+//! status, [`WorkerStats`] per instance/worker pair, [`StuckSpace`]s, and the [`FoldContext`]
+//! that judges staleness. Built by [`super::spaces::TableState`]; renderers (the `/metrics`
+//! collector, the status page, the CLI views) only read it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::model::{InvalidReason, Status, Timestamp};
+
+/// An (instance, worker) pair; missing ids are empty strings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkerKey {
+    pub instance_id: String,
+    pub worker_id: String,
+}
+
+/// The table's state as of one refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// When the read that produced it started: the table is at least this fresh, so staleness
+    /// (stuck spaces, data age) is judged against it.
+    pub taken_at: Timestamp,
+    /// The stuck threshold it was computed with.
+    pub stuck_after: Duration,
+    /// Per (instance, worker), sorted.
+    pub workers: BTreeMap<WorkerKey, WorkerStats>,
+    /// The oldest stuck spaces, oldest first, at most the configured number.
+    pub stuck_spaces: Vec<StuckSpace>,
+    /// Items read with each [`InvalidReason`] (by index).
+    pub invalid: [u64; InvalidReason::ALL.len()],
+    /// Items read.
+    pub items: u64,
+    /// Items read with at least one problem.
+    pub invalid_items: u64,
+}
+
+impl Snapshot {
+    /// Totals over all workers, per status (by [`Status::index`]).
+    pub fn by_status(&self) -> [Totals; Status::ALL.len()] {
+        let mut out = [Totals::default(); Status::ALL.len()];
+        for stats in self.workers.values() {
+            for (o, t) in out.iter_mut().zip(&stats.by_status) {
+                o.spaces += t.spaces;
+                o.uploads += t.uploads;
+                o.completed_uploads += t.completed_uploads;
+            }
+        }
+        out
+    }
+
+    /// Stuck spaces over all workers.
+    pub fn stuck_total(&self) -> u64 {
+        self.workers.values().map(|w| w.stuck).sum()
+    }
+}
+
+/// Sums over a set of spaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub spaces: u64,
+    pub uploads: u64,
+    pub completed_uploads: u64,
+}
+
+impl Totals {
+    pub fn add(&mut self, other: &Totals) {
+        self.spaces += other.spaces;
+        self.uploads += other.uploads;
+        self.completed_uploads += other.completed_uploads;
+    }
+
+    pub fn sub(&mut self, other: &Totals) {
+        self.spaces -= other.spaces;
+        self.uploads -= other.uploads;
+        self.completed_uploads -= other.completed_uploads;
+    }
+}
+
+/// What one (instance, worker) pair holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Indexed by [`Status::index`].
+    pub by_status: [Totals; Status::ALL.len()],
+    /// In-progress spaces not updated since the stuck cutoff.
+    pub stuck: u64,
+    /// The oldest `updatedAt` among in-progress spaces, if any.
+    pub oldest_in_progress_update: Option<Timestamp>,
+}
+
+impl WorkerStats {
+    pub fn status(&self, s: Status) -> &Totals {
+        &self.by_status[s.index()]
+    }
+
+    /// Totals over every status.
+    pub fn all(&self) -> Totals {
+        let mut t = Totals::default();
+        for s in &self.by_status {
+            t.add(s);
+        }
+        t
+    }
+}
+
+/// A stuck space, as listed in `migration_stuck_space_info`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StuckSpace {
+    /// First field: the order is oldest first, then by space for determinism.
+    pub updated_at: Timestamp,
+    pub space: String,
+    pub instance_id: String,
+    pub worker_id: String,
+}
+
+/// What a fold needs to know besides the records.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldContext {
+    /// When the read started; staleness is judged against it.
+    pub now: Timestamp,
+    /// In-progress spaces not updated for this long are stuck.
+    pub stuck_after: Duration,
+    /// How many stuck spaces to keep by name (the oldest).
+    pub max_stuck_spaces: usize,
+}
+
+impl FoldContext {
+    /// In-progress spaces last updated before this are stuck.
+    pub fn stuck_cutoff(&self) -> Timestamp {
+        self.now.minus(self.stuck_after)
+    }
+}

@@ -1,0 +1,265 @@
+//! DynamoDB faults through a fault-injecting proxy in front of DynamoDB Local: throttling answers,
+//! 5xx answers and reset connections, the way the real service produces them. The SDK's retries
+//! ride out short bursts (counted in `migration_exporter_dynamodb_errors_total`); longer ones fail
+//! the refresh, which keeps the last snapshot, counts the error by kind and recovers.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::harness::Exporter;
+use migration_exporter::model::{SpaceProgress, Status, Timestamp};
+use migration_exporter::table::item;
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    Throttle,
+    ServerError,
+    Reset,
+}
+
+/// A loopback HTTP proxy that answers queued faults instead of forwarding, one per request.
+struct FaultProxy {
+    addr: String,
+    plan: Arc<Mutex<VecDeque<Fault>>>,
+    forwarded: Arc<Mutex<u64>>,
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some(buf);
+        }
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: &str, error_type: &str) {
+    let body = format!(
+        "{{\"__type\":\"com.amazonaws.dynamodb.v20120810#{error_type}\",\"message\":\"injected by the test proxy\"}}"
+    );
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-ErrorType: {error_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+impl FaultProxy {
+    fn start(upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let plan: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
+        let forwarded: Arc<Mutex<u64>> = Arc::default();
+        let (p, f) = (plan.clone(), forwarded.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { continue };
+                let (plan, forwarded, upstream) = (p.clone(), f.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    // One request per connection: the proxy always closes after answering.
+                    let Some(request) = read_request(&mut client) else {
+                        return;
+                    };
+                    let fault = plan.lock().unwrap().pop_front();
+                    match fault {
+                        Some(Fault::Throttle) => {
+                            respond(&mut client, "400 Bad Request", "ThrottlingException")
+                        }
+                        Some(Fault::ServerError) => respond(
+                            &mut client,
+                            "500 Internal Server Error",
+                            "InternalServerError",
+                        ),
+                        Some(Fault::Reset) => {
+                            let _ = client.shutdown(std::net::Shutdown::Both);
+                        }
+                        None => {
+                            let Ok(mut up) = TcpStream::connect(&upstream) else {
+                                return;
+                            };
+                            let text = String::from_utf8_lossy(&request);
+                            // Ask the upstream to close so its answer ends at EOF.
+                            let request = text.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+                            if up.write_all(request.as_bytes()).is_err() {
+                                return;
+                            }
+                            let mut answer = Vec::new();
+                            let _ = up.read_to_end(&mut answer);
+                            let _ = client.write_all(&answer);
+                            *forwarded.lock().unwrap() += 1;
+                        }
+                    }
+                });
+            }
+        });
+        FaultProxy {
+            addr: format!("http://{addr}"),
+            plan,
+            forwarded,
+        }
+    }
+
+    fn inject(&self, faults: &[Fault]) {
+        self.plan.lock().unwrap().extend(faults);
+    }
+
+    fn pending(&self) -> usize {
+        self.plan.lock().unwrap().len()
+    }
+}
+
+async fn small_table() -> migration_exporter::table::ProgressTable {
+    let table = crate::harness::new_table("faults").await;
+    let now = Timestamp::now();
+    let records: Vec<SpaceProgress> = (0..50)
+        .map(|i| {
+            let status = [Status::Completed, Status::InProgress][i % 2];
+            crate::harness::record(
+                "did:mailto:c",
+                &format!("did:key:s{i}"),
+                status,
+                "1",
+                "1",
+                10,
+                5,
+                now,
+            )
+        })
+        .collect();
+    table
+        .put_items(records.iter().map(item::encode).collect())
+        .await
+        .unwrap();
+    table
+}
+
+fn wait_for(
+    exporter: &Exporter,
+    what: &str,
+    within: Duration,
+    ok: impl Fn(&crate::harness::Metrics) -> bool,
+) -> crate::harness::Metrics {
+    let deadline = Instant::now() + within;
+    loop {
+        let m = exporter.scrape();
+        if ok(&m) {
+            return m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} never showed; log: {:?}",
+            exporter.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without_losing_data() {
+    let table = small_table().await;
+    let proxy = FaultProxy::start(&crate::harness::dynamodb_local().endpoint);
+    let exporter = Exporter::start(
+        &proxy.addr,
+        table.name(),
+        &["--refresh.interval", "1s", "--scan.segments", "1"],
+    );
+    exporter.wait_ready(Duration::from_secs(60));
+    let spaces = |m: &crate::harness::Metrics| m.family("migration_spaces").values().sum::<f64>();
+    let first = exporter.scrape();
+    assert_eq!(spaces(&first), 50.0);
+
+    // One throttle and one 500: the SDK retries both, the refresh succeeds, both are counted.
+    proxy.inject(&[Fault::Throttle, Fault::ServerError]);
+    let m = wait_for(&exporter, "retried faults", Duration::from_secs(30), |m| {
+        m.get(
+            "migration_exporter_dynamodb_errors_total",
+            &[("kind", "throttled")],
+        ) == Some(1.0)
+            && m.get(
+                "migration_exporter_dynamodb_errors_total",
+                &[("kind", "server")],
+            ) == Some(1.0)
+    });
+    assert_eq!(
+        m.get(
+            "migration_exporter_refresh_errors_total",
+            &[("kind", "throttled")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        m.get("migration_exporter_last_refresh_success", &[]),
+        Some(1.0)
+    );
+
+    // Throttled beyond the SDK's three attempts (of every request in flight): the refresh fails
+    // as throttled, and the data stays.
+    proxy.inject(&[Fault::Throttle; 12]);
+    let m = wait_for(
+        &exporter,
+        "a throttled refresh",
+        Duration::from_secs(60),
+        |m| {
+            m.get(
+                "migration_exporter_refresh_errors_total",
+                &[("kind", "throttled")],
+            ) >= Some(1.0)
+        },
+    );
+    assert_eq!(spaces(&m), 50.0, "the last good snapshot is still served");
+
+    // Connections reset on every attempt: a network error.
+    while proxy.pending() > 0 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    proxy.inject(&[Fault::Reset; 12]);
+    let m = wait_for(&exporter, "a reset refresh", Duration::from_secs(60), |m| {
+        m.get(
+            "migration_exporter_refresh_errors_total",
+            &[("kind", "network")],
+        )
+        .unwrap_or(0.0)
+            + m.get(
+                "migration_exporter_refresh_errors_total",
+                &[("kind", "service")],
+            )
+            .unwrap_or(0.0)
+            >= 1.0
+    });
+    assert_eq!(spaces(&m), 50.0);
+
+    // Faults over: the next refresh succeeds and says so.
+    wait_for(&exporter, "recovery", Duration::from_secs(60), |m| {
+        proxy.pending() == 0 && m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
+    });
+    assert!(*proxy.forwarded.lock().unwrap() > 3);
+    let errors = exporter.log_lines_at("error");
+    assert!(
+        (1..=3).contains(&errors),
+        "one error line per failure streak: {errors}"
+    );
+}

@@ -1,0 +1,410 @@
+//! Shared test harness: one DynamoDB Local per test binary on a free loopback port (stopped by a
+//! watchdog when the test process exits), a fresh table per test with the production schema, the
+//! exporter binary as a child process, and a small parser for the text exposition format.
+//! [`stack`] adds Prometheus, Alertmanager and a webhook sink for the dashboard and alert tests.
+
+pub mod stack;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use migration_exporter::table::ProgressTable;
+
+pub const ACCESS_KEY: &str = "test";
+pub const SECRET_KEY: &str = "test";
+pub const REGION: &str = "us-east-1";
+
+/// A running DynamoDB Local.
+pub struct DynamoLocal {
+    pub endpoint: String,
+    /// The watchdog shell; it outlives this process only by its polling interval.
+    _watchdog: Child,
+}
+
+/// Starts DynamoDB Local once for this test binary.
+pub fn dynamodb_local() -> &'static DynamoLocal {
+    static LOCAL: OnceLock<DynamoLocal> = OnceLock::new();
+    LOCAL.get_or_init(start_dynamodb_local)
+}
+
+fn dynamodb_local_dir() -> PathBuf {
+    std::env::var_os("DYNAMODB_LOCAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/dynamodb-local"))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+fn start_dynamodb_local() -> DynamoLocal {
+    let dir = dynamodb_local_dir();
+    assert!(
+        dir.join("DynamoDBLocal.jar").exists(),
+        "DynamoDB Local not found in {}: run scripts/get-dynamodb-local (scripts/test does)",
+        dir.display()
+    );
+    let port = free_port();
+    // The watchdog shell stops DynamoDB Local once this test process is gone, since statics are
+    // never dropped.
+    // The emulator holds everything on the Java heap: about 6 GiB at 300,000 items.
+    let heap = std::env::var("DYNAMODB_LOCAL_HEAP").unwrap_or_else(|_| "2g".into());
+    let script = format!(
+        "java -Xmx{heap} -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port {port} >/dev/null 2>&1 & child=$!; \
+         while kill -0 {parent} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill $child 2>/dev/null",
+        parent = std::process::id()
+    );
+    let watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start DynamoDB Local");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "DynamoDB Local did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    DynamoLocal {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _watchdog: watchdog,
+    }
+}
+
+/// A client for DynamoDB Local with the test credentials.
+pub fn client() -> Client {
+    client_for(&dynamodb_local().endpoint)
+}
+
+/// A client for any endpoint (a fault proxy, say) with the test credentials.
+pub fn client_for(endpoint: &str) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A new, empty table with the production schema and a name unique to this call.
+pub async fn new_table(prefix: &str) -> ProgressTable {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!("{prefix}-{}", N.fetch_add(1, Ordering::Relaxed));
+    let table = ProgressTable::new(client(), name, "status-index");
+    table.create_table().await.expect("create table");
+    table
+}
+
+/// A well-formed record as a worker writes it, for loading test tables.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    customer: &str,
+    space: &str,
+    status: migration_exporter::model::Status,
+    instance: &str,
+    worker: &str,
+    total: u64,
+    completed: u64,
+    updated: migration_exporter::model::Timestamp,
+) -> migration_exporter::model::SpaceProgress {
+    migration_exporter::model::SpaceProgress {
+        key: migration_exporter::model::SpaceKey::new(customer, space),
+        status,
+        total_uploads: total,
+        completed_uploads: completed,
+        last_processed_upload: None,
+        instance_id: Some(instance.into()),
+        worker_id: Some(worker.into()),
+        error: None,
+        created_at: Some(updated),
+        updated_at: Some(updated),
+        problems: Default::default(),
+    }
+}
+
+/// The exporter binary running as a child process.
+pub struct Exporter {
+    child: Child,
+    pub addr: String,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Exporter {
+    /// Starts `migration-exporter` against `endpoint`/`table` on a free port; `extra` flags are
+    /// appended. Waits until it is listening.
+    pub fn start(endpoint: &str, table: &str, extra: &[&str]) -> Exporter {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
+            .args([
+                "--dynamodb.endpoint-url",
+                endpoint,
+                "--dynamodb.table",
+                table,
+            ])
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--log.format",
+                "logfmt",
+            ])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", REGION)
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start migration-exporter");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("message=listening") {
+                    let addr = line
+                        .split_whitespace()
+                        .find_map(|kv| kv.strip_prefix("address="))
+                        .map(|a| a.trim_matches('"').to_owned());
+                    if let (Some(tx), Some(addr)) = (tx.take(), addr) {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => Exporter { child, addr, log },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "exporter did not log its address: {:?}",
+                    log.lock().unwrap()
+                );
+            }
+        }
+    }
+
+    /// GET `path`: (status code, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.addr, path)
+    }
+
+    /// The parsed `/metrics` page.
+    pub fn scrape(&self) -> Metrics {
+        let (code, body) = self.get("/metrics");
+        assert_eq!(code, 200, "{body}");
+        Metrics::parse(&body)
+    }
+
+    /// Polls `/-/ready` until it answers 200.
+    pub fn wait_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.get("/-/ready").0 != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "exporter not ready within {within:?}; log: {:?}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status (bounded).
+    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for exporter") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "exporter did not exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Log lines so far at `level` (`error`, `warn`, ...).
+    pub fn log_lines_at(&self, level: &str) -> usize {
+        let needle = format!("level={level}");
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(&needle))
+            .count()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll exporter").is_none()
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.0 GET over loopback: (status code, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to exporter");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read response");
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, body.to_owned())
+}
+
+/// Samples of one exposition, keyed by `name{label="value",...}` with labels sorted by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics(pub BTreeMap<String, f64>);
+
+impl Metrics {
+    /// Parses the text format (comments skipped; no timestamps expected).
+    pub fn parse(text: &str) -> Metrics {
+        let mut out = BTreeMap::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, parse_labels(rest.trim_end_matches('}'))),
+                None => (series, Vec::new()),
+            };
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+            out.insert(series_key(name, &labels), value);
+        }
+        Metrics(out)
+    }
+
+    /// The value of one series, if present.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.0.get(&series_key(name, &labels)).copied()
+    }
+
+    /// Every series of one metric name.
+    pub fn family(&self, name: &str) -> BTreeMap<String, f64> {
+        let prefix = format!("{name}{{");
+        self.0
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix) || k.as_str() == name)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+}
+
+fn parse_labels(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, e)) = chars.next() {
+                        value.push(match e {
+                            'n' => '\n',
+                            other => other,
+                        });
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.push((name.trim_start_matches(',').trim().to_owned(), value));
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The canonical key of a series.
+pub fn series_key(name: &str, labels: &[(String, String)]) -> String {
+    let mut labels = labels.to_vec();
+    labels.sort();
+    if labels.is_empty() {
+        return name.to_owned();
+    }
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{name}{{{}}}", inner.join(","))
+}
+
+/// Runs `promtool check metrics` on an exposition; returns its complaints (empty when clean).
+pub fn promtool_check_metrics(text: &str) -> String {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/install-deps installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut complaints = String::from_utf8_lossy(&out.stdout).into_owned();
+    complaints.push_str(&String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() && complaints.trim().is_empty() {
+        complaints = format!("promtool exited with {}", out.status);
+    }
+    complaints
+}

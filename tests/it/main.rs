@@ -1,0 +1,17 @@
+//! The one integration-test binary (ripgrep's layout): a module per area, sharing [`harness`]
+//! (DynamoDB Local, tables, the exporter and monitor binaries, HTTP, waiting) and its monitoring
+//! stack (Prometheus, Alertmanager, a webhook sink). One binary links the crate once and starts
+//! one DynamoDB Local for every test.
+
+mod harness;
+
+mod alerting_e2e;
+mod alerts;
+mod daemon;
+mod dashboards;
+mod deploy;
+mod exposition;
+mod faults;
+mod incremental;
+mod monitor;
+mod table_ops;
