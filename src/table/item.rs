@@ -280,6 +280,15 @@ mod tests {
     }
 
     #[test]
+    fn a_null_updated_at_is_flagged_like_a_missing_one() {
+        let mut item = good_item();
+        item.insert("updatedAt".into(), AttributeValue::Null(true));
+        let p = decode(&item);
+        assert_eq!(p.updated_at, None);
+        assert!(p.problems.contains(InvalidReason::MissingUpdatedAt));
+    }
+
+    #[test]
     fn pending_space_without_counts_is_fine() {
         let mut item = good_item();
         item.insert("status".into(), s("pending"));

@@ -13,9 +13,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::stack::{
-    self, Alertmanager, Prometheus, Received, WebhookSink, repo_file, wait_for,
-};
+use crate::harness::stack::{self, Alertmanager, Prometheus, Received, WebhookSink, repo_file};
+use crate::harness::wait_for;
 use migration_exporter::model::{Status, Timestamp};
 use migration_exporter::table::item;
 use serde_json::Value;

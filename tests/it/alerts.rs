@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
+use crate::harness::run;
+
 use crate::harness::stack::{
     self, Prometheus, ROOT, Scratch, promql_metric_names, repo_file, template_queries,
 };
@@ -16,16 +18,6 @@ use serde_json::Value;
 
 const RULES: &str = "alerts/migration.rules.yml";
 const ALERTMANAGER: &str = "alerts/alertmanager.yml";
-
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd
-        .current_dir(ROOT)
-        .output()
-        .expect("tool is installed (scripts/install-deps installs it)");
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
 
 /// The unit test files, alerts/tests/*.yml, sorted.
 fn unit_test_files() -> Vec<String> {

@@ -289,22 +289,19 @@ fn diff(scraped: &Metrics, want: &BTreeMap<String, BTreeMap<String, f64>>) -> Ve
 
 /// Polls `/metrics` until the data families equal `rows`' truth (bounded).
 fn wait_for_truth(exporter: &Exporter, rows: &[Truth], within: Duration) -> Metrics {
-    let deadline = Instant::now() + within;
-    loop {
+    crate::harness::wait_for("metrics equal to the truth", within, || {
         let scraped = exporter.scrape();
-        let want = expected(rows, Timestamp::now().as_millis());
-        let problems = diff(&scraped, &want);
+        let problems = diff(&scraped, &expected(rows, Timestamp::now().as_millis()));
         if problems.is_empty() {
-            return scraped;
+            Ok(scraped)
+        } else {
+            Err(format!(
+                "{} differences, first: {:?}",
+                problems.len(),
+                &problems[..problems.len().min(10)]
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "metrics never matched the truth; {} differences, first: {:?}",
-            problems.len(),
-            &problems[..problems.len().min(10)]
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    })
 }
 
 async fn load(
@@ -572,15 +569,9 @@ async fn a_failed_refresh_keeps_the_last_snapshot_and_says_so() {
         .send()
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let stale = loop {
-        let m = exporter.scrape();
-        if m.get("migration_exporter_last_refresh_success", &[]) == Some(0.0) {
-            break m;
-        }
-        assert!(Instant::now() < deadline, "refresh failure never showed");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let stale = exporter.wait_until("the refresh failure", Duration::from_secs(20), |m| {
+        m.get("migration_exporter_last_refresh_success", &[]) == Some(0.0)
+    });
     assert!(
         stale
             .get(
@@ -614,40 +605,27 @@ fn unreachable_dynamodb_is_retried_without_crashing_and_not_ready() {
     let closed = format!("http://127.0.0.1:{}", crate::harness::free_port());
     let mut exporter =
         Exporter::start(&closed, "migration-progress", &["--refresh.interval", "2s"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = exporter.scrape();
-        if m.get(
+    let m = exporter.wait_until("two retries", Duration::from_secs(30), |m| {
+        m.get(
             "migration_exporter_refresh_errors_total",
             &[("kind", "network")],
-        )
-        .unwrap_or(0.0)
-            >= 2.0
-        {
-            assert_eq!(
-                m.get("migration_exporter_last_refresh_success", &[]),
-                Some(0.0)
-            );
-            assert_eq!(
-                m.get(
-                    "migration_exporter_last_refresh_success_timestamp_seconds",
-                    &[]
-                ),
-                Some(0.0)
-            );
-            assert!(
-                m.family("migration_spaces").is_empty(),
-                "no data before a first success"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no retries seen: {:?}",
-            exporter.log.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        ) >= Some(2.0)
+    });
+    assert_eq!(
+        m.get("migration_exporter_last_refresh_success", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        m.get(
+            "migration_exporter_last_refresh_success_timestamp_seconds",
+            &[]
+        ),
+        Some(0.0)
+    );
+    assert!(
+        m.family("migration_spaces").is_empty(),
+        "no data before a first success"
+    );
     assert!(exporter.is_running());
     assert_eq!(exporter.get("/-/healthy").0, 200);
     assert_eq!(exporter.get("/-/ready").0, 503);

@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::harness::stack::{self, Prometheus, ROOT, repo_file, url_encode, wait_for};
+use crate::harness::stack::{self, Prometheus, ROOT, repo_file, url_encode};
+use crate::harness::wait_for;
 use migration_exporter::model::{Status, Timestamp};
 use migration_exporter::table::item;
 use serde_json::{Value, json};

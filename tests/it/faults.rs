@@ -7,11 +7,12 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::Exporter;
 use migration_exporter::model::{SpaceProgress, Status, Timestamp};
-use migration_exporter::table::item;
+use migration_exporter::state::tracker::{RefreshSettings, Tracker};
+use migration_exporter::table::{ProgressTable, item};
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +20,12 @@ enum Fault {
     Throttle,
     ServerError,
     Reset,
+    /// Forwarded after half a second.
+    Delay,
 }
+
+/// How long [`Fault::Delay`] holds a request.
+const DELAY: Duration = Duration::from_millis(500);
 
 /// A loopback HTTP proxy that answers queued faults instead of forwarding, one per request.
 struct FaultProxy {
@@ -97,7 +103,10 @@ impl FaultProxy {
                         Some(Fault::Reset) => {
                             let _ = client.shutdown(std::net::Shutdown::Both);
                         }
-                        None => {
+                        Some(Fault::Delay) | None => {
+                            if fault == Some(Fault::Delay) {
+                                std::thread::sleep(DELAY);
+                            }
                             let Ok(mut up) = TcpStream::connect(&upstream) else {
                                 return;
                             };
@@ -157,27 +166,6 @@ async fn small_table() -> migration_exporter::table::ProgressTable {
     table
 }
 
-fn wait_for(
-    exporter: &Exporter,
-    what: &str,
-    within: Duration,
-    ok: impl Fn(&crate::harness::Metrics) -> bool,
-) -> crate::harness::Metrics {
-    let deadline = Instant::now() + within;
-    loop {
-        let m = exporter.scrape();
-        if ok(&m) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} never showed; log: {:?}",
-            exporter.log.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without_losing_data() {
     let table = small_table().await;
@@ -194,7 +182,7 @@ async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without
 
     // One throttle and one 500: the SDK retries both, the refresh succeeds, both are counted.
     proxy.inject(&[Fault::Throttle, Fault::ServerError]);
-    let m = wait_for(&exporter, "retried faults", Duration::from_secs(30), |m| {
+    let m = exporter.wait_until("retried faults", Duration::from_secs(30), |m| {
         m.get(
             "migration_exporter_dynamodb_errors_total",
             &[("kind", "throttled")],
@@ -219,47 +207,74 @@ async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without
     // Throttled beyond the SDK's three attempts (of every request in flight): the refresh fails
     // as throttled, and the data stays.
     proxy.inject(&[Fault::Throttle; 12]);
-    let m = wait_for(
-        &exporter,
-        "a throttled refresh",
-        Duration::from_secs(60),
-        |m| {
-            m.get(
-                "migration_exporter_refresh_errors_total",
-                &[("kind", "throttled")],
-            ) >= Some(1.0)
-        },
-    );
+    let m = exporter.wait_until("a throttled refresh", Duration::from_secs(60), |m| {
+        m.get(
+            "migration_exporter_refresh_errors_total",
+            &[("kind", "throttled")],
+        ) >= Some(1.0)
+    });
     assert_eq!(spaces(&m), 50.0, "the last good snapshot is still served");
 
-    // Connections reset on every attempt: a network error.
-    while proxy.pending() > 0 {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // The throttling ends: the next refresh succeeds, which ends the first failure streak.
+    exporter.wait_until("recovery from throttling", Duration::from_secs(60), |m| {
+        proxy.pending() == 0 && m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
+    });
+
+    // Connections reset on every attempt: a network error, and nothing else.
     proxy.inject(&[Fault::Reset; 12]);
-    let m = wait_for(&exporter, "a reset refresh", Duration::from_secs(60), |m| {
+    let m = exporter.wait_until("a reset refresh", Duration::from_secs(60), |m| {
         m.get(
             "migration_exporter_refresh_errors_total",
             &[("kind", "network")],
-        )
-        .unwrap_or(0.0)
-            + m.get(
-                "migration_exporter_refresh_errors_total",
-                &[("kind", "service")],
-            )
-            .unwrap_or(0.0)
-            >= 1.0
+        ) >= Some(1.0)
     });
     assert_eq!(spaces(&m), 50.0);
+    assert_eq!(
+        m.get(
+            "migration_exporter_refresh_errors_total",
+            &[("kind", "service")]
+        ),
+        Some(0.0),
+        "a reset connection is a network error"
+    );
 
     // Faults over: the next refresh succeeds and says so.
-    wait_for(&exporter, "recovery", Duration::from_secs(60), |m| {
+    exporter.wait_until("recovery", Duration::from_secs(60), |m| {
         proxy.pending() == 0 && m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
     });
     assert!(*proxy.forwarded.lock().unwrap() > 3);
-    let errors = exporter.log_lines_at("error");
+    assert_eq!(
+        exporter.log_lines_at("error"),
+        2,
+        "one error line per failure streak (throttled, then reset): {}",
+        exporter.log_tail()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_is_as_of_the_start_of_its_read() {
+    let table = small_table().await;
+    let proxy = FaultProxy::start(&crate::harness::dynamodb_local().endpoint);
+    let slow = ProgressTable::new(
+        crate::harness::client_for(&proxy.addr),
+        table.name(),
+        "status-index",
+    );
+    let mut tracker = Tracker::new(
+        slow,
+        RefreshSettings::full_only(Duration::from_secs(3600), 1),
+    );
+    // The index check and the one-page scan each take half a second more.
+    proxy.inject(&[Fault::Delay, Fault::Delay]);
+    let before = Timestamp::now();
+    tracker.full().await.unwrap();
+    let after = Timestamp::now();
+    assert_eq!(proxy.pending(), 0, "both requests went through the delay");
+    let taken = tracker.snapshot().taken_at;
+    assert!(taken >= before, "{taken:?} before {before:?}");
     assert!(
-        (1..=3).contains(&errors),
-        "one error line per failure streak: {errors}"
+        after.as_millis() - taken.as_millis() >= DELAY.as_millis() as i64 - 50,
+        "stamped when the read ended, not when it started: {} ms before the end",
+        after.as_millis() - taken.as_millis()
     );
 }

@@ -30,27 +30,20 @@ fn record(
         Status::Pending => 0,
         _ => total / 3,
     };
-    SpaceProgress {
-        key: SpaceKey::new(customer, space),
-        status,
-        total_uploads: total,
-        completed_uploads: completed,
-        last_processed_upload: (status != Status::Pending)
-            .then(|| format!("bafkrei{}", "b".repeat(900))),
-        instance_id: Some(instance.to_string()),
-        worker_id: Some(worker.to_string()),
-        error: match status {
-            Status::Failed => Some(format!(
-                "Connection timeout after 3 retries {}",
-                "e".repeat(900)
-            )),
-            Status::Completed => Some(String::new()),
-            _ => None,
-        },
-        created_at: Some(updated.minus(Duration::from_secs(3600))),
-        updated_at: Some(updated),
-        problems: Default::default(),
-    }
+    let (i, w) = (instance.to_string(), worker.to_string());
+    let mut p = crate::harness::record(customer, space, status, &i, &w, total, completed, updated);
+    p.last_processed_upload =
+        (status != Status::Pending).then(|| format!("bafkrei{}", "b".repeat(900)));
+    p.error = match status {
+        Status::Failed => Some(format!(
+            "Connection timeout after 3 retries {}",
+            "e".repeat(900)
+        )),
+        Status::Completed => Some(String::new()),
+        _ => None,
+    };
+    p.created_at = Some(updated.minus(Duration::from_secs(3600)));
+    p
 }
 
 /// The large table and every record in it, built once for this test binary.
@@ -633,4 +626,54 @@ async fn dynamodb_problems_are_one_line_with_exit_1() {
         ],
     );
     assert_one_line(&out, 1, "no progress record for space did:key:nope");
+}
+
+/// A loopback endpoint that accepts connections and never answers: every read hangs until the
+/// SDK's attempt timeout (20 s).
+fn silent_endpoint() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+#[test]
+fn ctrl_c_stops_a_read_in_flight_within_a_second() {
+    let (_listener, url) = silent_endpoint();
+    for view in [&["--failed"][..], &[], &["--watch", "--interval", "1s"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_migration-monitor"))
+            .args(["--dynamodb.endpoint-url", &url])
+            .args(view)
+            .env("AWS_ACCESS_KEY_ID", crate::harness::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", crate::harness::SECRET_KEY)
+            .env("AWS_REGION", crate::harness::REGION)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Let it connect and wait on the silent endpoint.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{view:?}: still reading"
+        );
+        let sent = std::time::Instant::now();
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                sent.elapsed() < Duration::from_secs(1),
+                "{view:?}: still running a second after Ctrl-C"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if view.contains(&"--watch") {
+            assert!(status.success(), "Ctrl-C ends a watch cleanly: {status:?}");
+        } else {
+            assert_eq!(status.code(), Some(130), "{view:?}");
+        }
+    }
 }

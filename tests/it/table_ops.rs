@@ -20,19 +20,14 @@ fn record(
     instance: &str,
     updated: Timestamp,
 ) -> SpaceProgress {
-    SpaceProgress {
-        key: SpaceKey::new(customer, space),
-        status,
-        total_uploads: 100,
-        completed_uploads: if status == Status::Completed { 100 } else { 10 },
-        last_processed_upload: Some(format!("bafkrei{}", padding())),
-        instance_id: Some(instance.into()),
-        worker_id: Some("1".into()),
-        error: (status == Status::Failed).then(|| format!("Connection timeout {}", padding())),
-        created_at: Some(updated.minus(Duration::from_secs(60))),
-        updated_at: Some(updated),
-        problems: Default::default(),
-    }
+    let completed = if status == Status::Completed { 100 } else { 10 };
+    let mut p = crate::harness::record(
+        customer, space, status, instance, "1", 100, completed, updated,
+    );
+    p.last_processed_upload = Some(format!("bafkrei{}", padding()));
+    p.error = (status == Status::Failed).then(|| format!("Connection timeout {}", padding()));
+    p.created_at = Some(updated.minus(Duration::from_secs(60)));
+    p
 }
 
 #[tokio::test]

@@ -154,20 +154,25 @@ impl Exporter {
     /// Starts `migration-exporter` against `endpoint`/`table` on a free port; `extra` flags are
     /// appended. Waits until it is listening.
     pub fn start(endpoint: &str, table: &str, extra: &[&str]) -> Exporter {
+        let mut args = vec![
+            "--dynamodb.endpoint-url",
+            endpoint,
+            "--dynamodb.table",
+            table,
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.format",
+            "logfmt",
+        ];
+        args.extend_from_slice(extra);
+        Exporter::spawn(&args)
+    }
+
+    /// Starts the exporter with exactly `args` (which must keep it on loopback and log in
+    /// logfmt) and waits for it to log its address.
+    pub fn spawn(args: &[&str]) -> Exporter {
         let mut child = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
-            .args([
-                "--dynamodb.endpoint-url",
-                endpoint,
-                "--dynamodb.table",
-                table,
-            ])
-            .args([
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--log.format",
-                "logfmt",
-            ])
-            .args(extra)
+            .args(args)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", REGION)
@@ -223,15 +228,29 @@ impl Exporter {
 
     /// Polls `/-/ready` until it answers 200.
     pub fn wait_ready(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        while self.get("/-/ready").0 != 200 {
-            assert!(
-                Instant::now() < deadline,
-                "exporter not ready within {within:?}; log: {:?}",
-                self.log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for("exporter ready", within, || match self.get("/-/ready").0 {
+            200 => Ok(()),
+            _ => Err(self.log_tail()),
+        });
+    }
+
+    /// Scrapes until `ok` holds for the metrics, and returns them.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        within: Duration,
+        ok: impl Fn(&Metrics) -> bool,
+    ) -> Metrics {
+        wait_for(what, within, || {
+            let m = self.scrape();
+            if ok(&m) { Ok(m) } else { Err(self.log_tail()) }
+        })
+    }
+
+    /// The last log lines, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = self.log.lock().unwrap();
+        log[log.len().saturating_sub(10)..].join("\n")
     }
 
     /// Sends SIGTERM and waits for the exit status (bounded).
@@ -281,22 +300,57 @@ impl Drop for Exporter {
     }
 }
 
-/// A minimal HTTP/1.0 GET over loopback: (status code, body).
-pub fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to exporter");
+/// GET over loopback that reports a refused connection instead of panicking.
+pub fn try_http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(addr).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("read response");
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let raw = String::from_utf8_lossy(&raw);
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, body.to_owned())
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
+}
+
+/// A minimal HTTP/1.0 GET over loopback: (status code, body); panics when nothing answers.
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    try_http_get(addr, path).unwrap_or_else(|| panic!("GET {path} from {addr}: no answer"))
+}
+
+/// Polls `probe` every 200 ms until it returns `Some`, for at most `within`; panics naming `what`
+/// and the last state `probe` described (its `Err`).
+pub fn wait_for<T>(
+    what: &str,
+    within: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(last) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}: not within {within:?}; last: {last}"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Runs a tool from the repository root: (success, stdout and stderr).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("tool is installed (scripts/install-deps installs it)");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
 }
 
 /// Samples of one exposition, keyed by `name{label="value",...}` with labels sorted by name.

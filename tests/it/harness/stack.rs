@@ -17,6 +17,7 @@ use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
 use serde_json::Value;
 
 use crate::harness::free_port;
+use crate::harness::try_http_get;
 
 /// The repository root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -56,21 +57,6 @@ impl Drop for Scratch {
     }
 }
 
-/// GET over loopback that reports a refused connection instead of panicking.
-pub fn try_http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, body.to_owned()))
-}
-
 /// Percent-encodes a query parameter value.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::new();
@@ -83,28 +69,6 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Polls `probe` every 200 ms until it returns `Some`, for at most `within`; panics naming `what`
-/// and the last state `probe` described (its `Err`).
-pub fn wait_for<T>(
-    what: &str,
-    within: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        match probe() {
-            Ok(v) => return v,
-            Err(last) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "{what}: not within {within:?}; last: {last}"
-                );
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// A server process (Prometheus or Alertmanager) with its scratch directory and log.
