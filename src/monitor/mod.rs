@@ -73,6 +73,10 @@ fn describe(e: &TableError) -> String {
             "AWS credentials missing or rejected for table {} (configure AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY): {}",
             e.table, e.message
         ),
+        ErrorKind::AccessDenied => format!(
+            "access denied: the AWS identity may not call dynamodb:{} on {} (grant the actions in deploy/iam/policy.json): {}",
+            e.operation, e.table, e.message
+        ),
         ErrorKind::Network | ErrorKind::Timeout => format!(
             "cannot reach DynamoDB (check --dynamodb.endpoint-url, AWS_REGION and the network): {}",
             e.message

@@ -15,8 +15,11 @@ pub enum ErrorKind {
     Timeout,
     /// The endpoint could not be reached or the connection broke.
     Network,
-    /// Missing, invalid or unauthorised credentials.
+    /// Missing, invalid or expired credentials.
     Credentials,
+    /// Valid credentials whose policy does not allow the action (`AccessDeniedException`, or an
+    /// HTTP 403): the IAM policy needs the action (see `deploy/iam/policy.json`).
+    AccessDenied,
     /// The table or index does not exist.
     TableNotFound,
     /// DynamoDB rejected the request as malformed.
@@ -29,11 +32,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Throttled,
         ErrorKind::Timeout,
         ErrorKind::Network,
         ErrorKind::Credentials,
+        ErrorKind::AccessDenied,
         ErrorKind::TableNotFound,
         ErrorKind::Validation,
         ErrorKind::Service,
@@ -47,6 +51,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Network => "network",
             ErrorKind::Credentials => "credentials",
+            ErrorKind::AccessDenied => "access_denied",
             ErrorKind::TableNotFound => "table_not_found",
             ErrorKind::Validation => "validation",
             ErrorKind::Service => "service",
@@ -68,10 +73,10 @@ impl ErrorKind {
             "ResourceNotFoundException" => ErrorKind::TableNotFound,
             "UnrecognizedClientException"
             | "InvalidSignatureException"
-            | "AccessDeniedException"
             | "MissingAuthenticationToken"
             | "ExpiredTokenException"
             | "IncompleteSignature" => ErrorKind::Credentials,
+            "AccessDeniedException" => ErrorKind::AccessDenied,
             "ValidationException" | "SerializationException" => ErrorKind::Validation,
             _ => ErrorKind::Service,
         }
@@ -103,9 +108,19 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         .join(" ")
 }
 
+/// What to do about an error of `kind`, where the message alone does not say.
+fn hint(kind: ErrorKind, operation: &str) -> String {
+    match kind {
+        ErrorKind::AccessDenied => format!(
+            " (the IAM policy must allow dynamodb:{operation} on the table and its indexes: see deploy/iam/policy.json)"
+        ),
+        _ => String::new(),
+    }
+}
+
 /// A failed table operation.
 #[derive(Debug, thiserror::Error)]
-#[error("{operation} on {table} failed ({kind}): {message}")]
+#[error("{operation} on {table} failed ({kind}): {message}{}", hint(*.kind, .operation))]
 pub struct TableError {
     /// The DynamoDB API call (`Scan`, `Query`, ...).
     pub operation: &'static str,
@@ -135,6 +150,10 @@ impl TableError {
                 ErrorKind::Credentials
             }
             SdkError::DispatchFailure(_) => ErrorKind::Network,
+            // IAM-enforcing endpoints other than DynamoDB itself answer a denial with a bare 403.
+            _ if err.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
+                ErrorKind::AccessDenied
+            }
             SdkError::ResponseError(_) => ErrorKind::Service,
             SdkError::ServiceError(_) => {
                 err.code().map_or(ErrorKind::Service, ErrorKind::from_code)
@@ -175,6 +194,24 @@ mod tests {
             ErrorKind::from_code("ResourceNotFoundException"),
             ErrorKind::TableNotFound
         );
+    }
+
+    #[test]
+    fn access_denied_is_its_own_kind_and_names_the_action_and_the_policy() {
+        assert_eq!(
+            ErrorKind::from_code("AccessDeniedException"),
+            ErrorKind::AccessDenied
+        );
+        let e = TableError {
+            operation: "Query",
+            table: "migration-progress".into(),
+            kind: ErrorKind::AccessDenied,
+            message: "not authorized".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("(access_denied)"), "{text}");
+        assert!(text.contains("dynamodb:Query"), "{text}");
+        assert!(text.contains("deploy/iam/policy.json"), "{text}");
     }
 
     #[test]
