@@ -1,5 +1,6 @@
 //! Log setup for the binaries: logfmt (tracing-logfmt) or JSON lines on stderr, at the configured
-//! level for this crate ([`LogConfig`], which the shared log flags fill); the AWS SDK and HTTP stack stay at warn unless tracing everything.
+//! level for this crate ([`LogConfig`], which the shared log flags fill); every dependency stays at
+//! warn unless tracing everything.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -27,9 +28,9 @@ pub fn init(cfg: &LogConfig) {
     } else {
         "warn"
     };
-    let filter = EnvFilter::new(format!(
-        "{level},aws_config={deps},aws_smithy_runtime={deps},aws_smithy_runtime_api={deps},aws_sdk_dynamodb={deps},hyper={deps},hyper_util={deps},h2={deps},rustls={deps}"
-    ));
+    // Every dependency (the AWS SDK and its runtime, the HTTP and TLS stacks) at `deps`, this
+    // crate at the configured level.
+    let filter = EnvFilter::new(format!("{deps},migration_exporter={level}"));
     let registry = tracing_subscriber::registry().with(filter);
     match cfg.format {
         LogFormat::Logfmt => registry

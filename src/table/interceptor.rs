@@ -1,6 +1,8 @@
-//! An SDK interceptor that sees every attempt, including the ones the SDK's retries hide from
-//! the caller, and counts DynamoDB's throttling answers and server errors into the table's
-//! [`ReadMeter`]. A refresh that succeeds after retries still shows that DynamoDB pushed back.
+//! An SDK interceptor that sees every call and every attempt, including the ones the SDK's retries
+//! hide from the caller: it counts DynamoDB's throttling answers and server errors into the
+//! table's [`ReadMeter`] (a refresh that succeeds after retries still shows that DynamoDB pushed
+//! back), and logs each attempted operation at debug level (`dynamodb call operation=Scan`), which is how
+//! the IAM test proves the shipped policy lists exactly the actions the binaries use.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::operation::scan::ScanError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 use super::error::ErrorKind;
 use super::meter::ReadMeter;
@@ -37,8 +40,12 @@ impl Intercept for AttemptCounter {
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // The operation's metadata is in the bag from the first attempt on (not before it).
+        if let Some(call) = cfg.load::<Metadata>() {
+            tracing::debug!(operation = call.name(), "dynamodb call");
+        }
         let Some(response) = context.response() else {
             return Ok(());
         };

@@ -133,27 +133,10 @@ async fn big() -> &'static Big {
         .await
 }
 
-fn monitor(table: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_migration-monitor"))
-        .args([
-            "--dynamodb.endpoint-url",
-            &crate::harness::dynamodb_local().endpoint,
-            "--dynamodb.table",
-            table,
-        ])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", crate::harness::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", crate::harness::SECRET_KEY)
-        .env("AWS_REGION", crate::harness::REGION)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap()
-}
-
 fn json(table: &str, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
-    let out = monitor(table, &all);
+    let out = crate::harness::monitor(table, &all);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -163,7 +146,7 @@ fn json(table: &str, args: &[&str]) -> Value {
 }
 
 fn text(table: &str, args: &[&str]) -> String {
-    let out = monitor(table, args);
+    let out = crate::harness::monitor(table, args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -585,7 +568,7 @@ fn bad_input_is_one_line_with_exit_2() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dynamodb_problems_are_one_line_with_exit_1() {
-    let out = monitor("no-such-table", &["--failed"]);
+    let out = crate::harness::monitor("no-such-table", &["--failed"]);
     assert_one_line(&out, 1, "table no-such-table not found");
 
     let closed = format!("http://127.0.0.1:{}", crate::harness::free_port());
@@ -616,7 +599,7 @@ async fn dynamodb_problems_are_one_line_with_exit_1() {
     assert_one_line(&out, 1, "AWS credentials missing or rejected");
 
     let table = seed_table().await;
-    let out = monitor(
+    let out = crate::harness::monitor(
         table.name(),
         &[
             "--customer",

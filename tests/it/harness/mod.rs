@@ -143,6 +143,24 @@ pub fn record(
     }
 }
 
+/// Runs `migration-monitor` on DynamoDB Local's `table` with `args` (TZ=UTC) to the end.
+pub fn monitor(table: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_migration-monitor"))
+        .args([
+            "--dynamodb.endpoint-url",
+            &crate::harness::dynamodb_local().endpoint,
+            "--dynamodb.table",
+            table,
+        ])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", crate::harness::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", crate::harness::SECRET_KEY)
+        .env("AWS_REGION", crate::harness::REGION)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap()
+}
+
 /// The exporter binary running as a child process.
 pub struct Exporter {
     child: Child,
