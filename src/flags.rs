@@ -53,11 +53,14 @@ fn read_units(value: &str) -> Result<f64, String> {
     }
 }
 
-fn name(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        Err("a name".into())
-    } else {
-        Ok(value.to_owned())
+/// A value parser for text that must not be blank; `expected` says what it should be.
+pub(crate) fn non_blank(expected: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone {
+    move |value: &str| {
+        if value.trim().is_empty() {
+            Err(expected.into())
+        } else {
+            Ok(value.to_owned())
+        }
     }
 }
 
@@ -70,7 +73,7 @@ pub(crate) struct DynamoFlags {
         env = "MIGRATION_EXPORTER_DYNAMODB_TABLE",
         default_value = "migration-progress",
         value_name = "NAME",
-        value_parser = name
+        value_parser = non_blank("a table name")
     )]
     table: String,
     /// Global secondary index on status + updatedAt.
@@ -79,7 +82,7 @@ pub(crate) struct DynamoFlags {
         env = "MIGRATION_EXPORTER_DYNAMODB_STATUS_INDEX",
         default_value = "status-index",
         value_name = "NAME",
-        value_parser = name
+        value_parser = non_blank("an index name")
     )]
     status_index: String,
     /// Pace reads to this many read capacity units per second (from consumed capacity); unlimited by default.

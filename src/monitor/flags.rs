@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::flags::{DynamoFlags, LogFlags, ReadFlags, UsageError, positive_duration, usage};
+use crate::flags::{
+    DynamoFlags, LogFlags, ReadFlags, UsageError, non_blank, positive_duration, usage,
+};
 use crate::logging::LogConfig;
 use crate::table::client::DynamoConfig;
 
@@ -31,14 +33,6 @@ fn did(value: &str) -> Result<String, String> {
     }
 }
 
-fn instance_id(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        Err("an instance id such as 1".into())
-    } else {
-        Ok(value.to_owned())
-    }
-}
-
 /// The monitor's flags, as typed.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -58,7 +52,7 @@ pub struct MonitorFlags {
     #[arg(long, value_name = "DID", value_parser = did)]
     space: Option<String>,
     /// Show one instance's progress, grouped by worker.
-    #[arg(long, value_name = "ID", value_parser = instance_id, conflicts_with_all = ["failed", "stuck"])]
+    #[arg(long, value_name = "ID", value_parser = non_blank("an instance id such as 1"), conflicts_with_all = ["failed", "stuck"])]
     instance: Option<String>,
     /// List failed spaces with their errors.
     #[arg(long, conflicts_with = "stuck")]

@@ -128,36 +128,26 @@ impl Read {
 
     /// The page that starts at `start`.
     async fn page(&self, start: Option<Item>, table: &str) -> Result<Page, TableError> {
-        let total = ReturnConsumedCapacity::Total;
+        // Scan and Query builders share no trait: the same request, written once for both.
+        macro_rules! send {
+            ($builder:expr, $operation:literal) => {{
+                let out = $builder
+                    .clone()
+                    .set_exclusive_start_key(start)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| TableError::from_sdk($operation, table, e))?;
+                Page {
+                    items: out.items.unwrap_or_default(),
+                    last_key: out.last_evaluated_key,
+                    capacity: out.consumed_capacity,
+                }
+            }};
+        }
         Ok(match self {
-            Read::Scan(s) => {
-                let out = s
-                    .clone()
-                    .set_exclusive_start_key(start)
-                    .return_consumed_capacity(total)
-                    .send()
-                    .await
-                    .map_err(|e| TableError::from_sdk("Scan", table, e))?;
-                Page {
-                    items: out.items.unwrap_or_default(),
-                    last_key: out.last_evaluated_key,
-                    capacity: out.consumed_capacity,
-                }
-            }
-            Read::Query(q) => {
-                let out = q
-                    .clone()
-                    .set_exclusive_start_key(start)
-                    .return_consumed_capacity(total)
-                    .send()
-                    .await
-                    .map_err(|e| TableError::from_sdk("Query", table, e))?;
-                Page {
-                    items: out.items.unwrap_or_default(),
-                    last_key: out.last_evaluated_key,
-                    capacity: out.consumed_capacity,
-                }
-            }
+            Read::Scan(s) => send!(s, "Scan"),
+            Read::Query(q) => send!(q, "Query"),
         })
     }
 }
