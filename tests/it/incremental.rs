@@ -44,6 +44,7 @@ fn settings(overlap: Duration) -> RefreshSettings {
         stuck_after: Duration::from_secs(3600),
         segments: 3,
         max_stuck_spaces: 10,
+        max_failed_spaces: 10,
     }
 }
 
