@@ -90,7 +90,9 @@ async fn two_replicas_under_one_job_give_the_same_answers_as_one() {
         wait_for(
             "the completion counted",
             Duration::from_secs(30),
-            || match p.value(r#"min(migration_space_transitions_total{from="in-progress",to="completed"})"#) {
+            || match p.value(
+                r#"min(migration_space_transitions_total{from="in-progress",to="completed"})"#,
+            ) {
                 Some(v) if v >= 1.0 => Ok(()),
                 other => Err(format!("{other:?}")),
             },
