@@ -72,6 +72,7 @@ fn settings() -> RefreshSettings {
         stuck_after: Duration::from_secs(3600),
         segments: SEGMENTS,
         max_stuck_spaces: 50,
+        max_failed_spaces: 50,
     }
 }
 
@@ -214,6 +215,7 @@ fn state_only(n: u64) {
         now,
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 50,
+        max_failed_spaces: 50,
     });
     let snapshot = t.elapsed().as_secs_f64();
     let (rss, hwm) = rss_mib(std::process::id());

@@ -94,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
         now,
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 0,
+        max_failed_spaces: 0,
     });
     print!("{}", migration_exporter::monitor::overview_text(&snapshot));
     Ok(())

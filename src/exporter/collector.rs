@@ -1,6 +1,7 @@
 //! Renders the published state as Prometheus metrics. Every metric family is declared once in
 //! [`FAMILIES`] (name, help, type, labels); small functions fill values from the snapshot
-//! ([`fill_data`]), the exporter's health ([`fill_health`]) and the read meter ([`fill_reads`]).
+//! ([`fill_data`]), the exporter's health ([`fill_health`]), the read meter ([`fill_reads`]) and
+//! the settings the bundled rules depend on ([`fill_settings`]).
 //! Label sets are built fresh from the latest snapshot on each scrape, so a worker that leaves
 //! the table leaves `/metrics` too; nothing here touches DynamoDB.
 
@@ -15,7 +16,7 @@ use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 use super::store::{Health, SnapshotStore};
 use crate::model::{InvalidReason, Status};
 use crate::state::snapshot::Snapshot;
-use crate::state::tracker::RefreshKind;
+use crate::state::tracker::{RefreshKind, RefreshSettings};
 use crate::table::ErrorKind;
 use crate::table::meter::{ReadMeter, ReadOp};
 
@@ -102,6 +103,16 @@ const STUCK_SPACE_INFO: Family = table(
     &["space", "instance_id", "worker_id"],
     "A stuck space (oldest first, capped by --metrics.max-space-series); the value is its updatedAt in seconds since the epoch.",
 );
+const LAST_UPDATE: Family = table(
+    "migration_worker_last_update_timestamp_seconds",
+    BY_WORKER,
+    "Newest updatedAt among all the worker's spaces, whatever their status, in seconds since the epoch: when it last wrote anything.",
+);
+const FAILED_SPACE_INFO: Family = table(
+    "migration_failed_space_info",
+    &["space", "instance_id", "worker_id"],
+    "A failed space (most recently failed first, capped by --metrics.max-failed-space-series); the value is its updatedAt, when it failed, in seconds since the epoch. Read its error with migration-monitor --failed.",
+);
 const INVALID_SPACES: Family = table(
     "migration_invalid_spaces",
     &["reason"],
@@ -167,6 +178,30 @@ const INVALID_ITEMS: Family = own(
     &["reason"],
     "Items read that had missing, mistyped or absurd attributes, by reason (an item can have several).",
 );
+const TRANSITIONS: Family = own(
+    "migration_space_transitions_total",
+    Kind::Counter,
+    &["from", "to"],
+    "Status changes of spaces this exporter observed between two reads of a space (first sightings and deletions are none; several changes between two reads count once, from the first status to the last).",
+);
+const STUCK_AFTER_SECONDS: Family = own(
+    "migration_exporter_stuck_after_seconds",
+    Kind::Gauge,
+    &[],
+    "The --stuck-after setting: in-progress spaces not updated for this long are stuck.",
+);
+const REFRESH_INTERVAL_SECONDS: Family = own(
+    "migration_exporter_refresh_interval_seconds",
+    Kind::Gauge,
+    &[],
+    "The --refresh.interval setting: time from the start of one refresh to the start of the next.",
+);
+const FULL_REFRESH_INTERVAL_SECONDS: Family = own(
+    "migration_exporter_full_refresh_interval_seconds",
+    Kind::Gauge,
+    &[],
+    "The --refresh.full-interval setting: time between full scans of the table.",
+);
 const DRIFT_ITEMS: Family = own(
     "migration_exporter_drift_items_total",
     Kind::Counter,
@@ -183,6 +218,8 @@ const FAMILIES: &[&Family] = &[
     &SPACES_STUCK,
     &OLDEST_UPDATE,
     &STUCK_SPACE_INFO,
+    &LAST_UPDATE,
+    &FAILED_SPACE_INFO,
     &INVALID_SPACES,
     &BUILD_INFO,
     &LAST_REFRESH_SUCCESS,
@@ -195,6 +232,10 @@ const FAMILIES: &[&Family] = &[
     &REFRESH_ERRORS,
     &INVALID_ITEMS,
     &DRIFT_ITEMS,
+    &TRANSITIONS,
+    &STUCK_AFTER_SECONDS,
+    &REFRESH_INTERVAL_SECONDS,
+    &FULL_REFRESH_INTERVAL_SECONDS,
 ];
 
 /// A family's samples during one scrape.
@@ -264,10 +305,17 @@ fn fill_data(snap: &Snapshot, out: &mut Scrape<'_>) {
         if let Some(ts) = stats.oldest_in_progress_update {
             out.set(&OLDEST_UPDATE, &[i, w], ts.as_secs_f64());
         }
+        if let Some(ts) = stats.last_update {
+            out.set(&LAST_UPDATE, &[i, w], ts.as_secs_f64());
+        }
     }
     for s in &snap.stuck_spaces {
         let l = [s.space.as_str(), &s.instance_id, &s.worker_id];
         out.set(&STUCK_SPACE_INFO, &l, s.updated_at.as_secs_f64());
+    }
+    for s in &snap.failed_spaces {
+        let l = [s.space.as_str(), &s.instance_id, &s.worker_id];
+        out.set(&FAILED_SPACE_INFO, &l, s.failed_at.as_secs_f64());
     }
     for reason in InvalidReason::ALL {
         let v = snap.invalid[reason.index()] as f64;
@@ -299,6 +347,39 @@ fn fill_health(health: &Health, out: &mut Scrape<'_>) {
         out.set(&INVALID_ITEMS, &[reason.as_str()], v);
     }
     out.set(&DRIFT_ITEMS, &[], health.drift_items as f64);
+    for from in Status::ALL {
+        for to in Status::ALL.into_iter().filter(|to| *to != from) {
+            let v = health.transitions.get(from, to) as f64;
+            out.set(&TRANSITIONS, &[from.as_str(), to.as_str()], v);
+        }
+    }
+}
+
+/// The settings the bundled rules depend on, so that thresholds can follow them.
+fn fill_settings(settings: &Settings, out: &mut Scrape<'_>) {
+    out.set(
+        &STUCK_AFTER_SECONDS,
+        &[],
+        settings.stuck_after.as_secs_f64(),
+    );
+    out.set(
+        &REFRESH_INTERVAL_SECONDS,
+        &[],
+        settings.interval.as_secs_f64(),
+    );
+    out.set(
+        &FULL_REFRESH_INTERVAL_SECONDS,
+        &[],
+        settings.full_interval.as_secs_f64(),
+    );
+}
+
+/// The configured durations [`fill_settings`] exposes.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    interval: Duration,
+    full_interval: Duration,
+    stuck_after: Duration,
 }
 
 /// What reading the table cost, from the read meter.
@@ -314,6 +395,7 @@ fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
 pub(crate) struct MigrationCollector {
     store: Arc<SnapshotStore>,
     meter: Arc<ReadMeter>,
+    settings: Settings,
     /// Appended to data metrics' HELP: where the values come from and how often.
     source: String,
 }
@@ -323,15 +405,20 @@ impl MigrationCollector {
         store: Arc<SnapshotStore>,
         meter: Arc<ReadMeter>,
         table: &str,
-        interval: Duration,
+        refresh: &RefreshSettings,
     ) -> Self {
         let source = format!(
             "From a background read of DynamoDB table {table} every {}.",
-            humantime::format_duration(interval)
+            humantime::format_duration(refresh.interval)
         );
         MigrationCollector {
             store,
             meter,
+            settings: Settings {
+                interval: refresh.interval,
+                full_interval: refresh.full_interval,
+                stuck_after: refresh.stuck_after,
+            },
             source,
         }
     }
@@ -356,6 +443,7 @@ impl Collector for MigrationCollector {
         }
         fill_health(&state.health, &mut out);
         fill_reads(&self.meter, &mut out);
+        fill_settings(&self.settings, &mut out);
         out.families()
     }
 }
@@ -397,7 +485,9 @@ mod tests {
     use super::*;
     use crate::exporter::store::{Health, Published};
     use crate::model::Timestamp;
-    use crate::state::snapshot::{Snapshot, StuckSpace, Totals, WorkerKey, WorkerStats};
+    use crate::state::snapshot::{
+        FailedSpace, Snapshot, StuckSpace, Totals, Transitions, WorkerKey, WorkerStats,
+    };
     use crate::table::ErrorKind;
 
     const GOLDEN: &str = "tests/golden/metrics.prom";
@@ -418,11 +508,13 @@ mod tests {
         one.by_status[Status::Pending.index()] = totals(781, 390_000, 0);
         one.stuck = 1;
         one.oldest_in_progress_update = Some(t("2025-10-31T13:08:23.000Z"));
+        one.last_update = Some(t("2025-10-31T15:14:58.123Z"));
         let mut unassigned = WorkerStats::default();
         unassigned.by_status[Status::Pending.index()] = totals(12, 0, 0);
         unassigned.by_status[Status::Unknown.index()] = totals(1, 5, 0);
         let mut failed = WorkerStats::default();
         failed.by_status[Status::Failed.index()] = totals(1, 2_000, 567);
+        failed.last_update = Some(t("2025-10-31T14:02:11.500Z"));
         let workers = BTreeMap::from([
             (key("1", "1"), one),
             (key("", ""), unassigned),
@@ -439,6 +531,12 @@ mod tests {
                 space: "did:key:z6Mkk".into(),
                 instance_id: "1".into(),
                 worker_id: "1".into(),
+            }],
+            failed_spaces: vec![FailedSpace {
+                failed_at: t("2025-10-31T14:02:11.500Z"),
+                space: "did:key:z6MkFailed".into(),
+                instance_id: "2".into(),
+                worker_id: "5".into(),
             }],
             invalid,
             items: 1_621,
@@ -460,7 +558,15 @@ mod tests {
             store,
             Arc::new(meter),
             "migration-progress",
-            Duration::from_secs(30),
+            &RefreshSettings {
+                interval: Duration::from_secs(30),
+                full_interval: Duration::from_secs(900),
+                overlap: Duration::from_secs(120),
+                stuck_after: Duration::from_secs(3600),
+                segments: 8,
+                max_stuck_spaces: 50,
+                max_failed_spaces: 50,
+            },
         );
         MetricsRenderer::new(collector).render()
     }
@@ -475,6 +581,11 @@ mod tests {
             ..Default::default()
         };
         report.drift = 3;
+        let mut transitions = Transitions::default();
+        transitions.count(Status::InProgress, Status::Completed);
+        transitions.count(Status::InProgress, Status::Completed);
+        transitions.count(Status::InProgress, Status::Failed);
+        report.transitions = transitions;
         health.record_success(
             RefreshKind::Full,
             &report,

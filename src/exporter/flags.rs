@@ -79,6 +79,15 @@ pub struct ExporterFlags {
         value_parser = clap::value_parser!(u16).range(0..=10_000)
     )]
     max_space_series: u16,
+    /// How many recently failed spaces to name in migration_failed_space_info (0 for none).
+    #[arg(
+        long = "metrics.max-failed-space-series",
+        env = "MIGRATION_EXPORTER_METRICS_MAX_FAILED_SPACE_SERIES",
+        default_value = "50",
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(0..=10_000)
+    )]
+    max_failed_space_series: u16,
     #[command(flatten)]
     log: LogFlags,
 }
@@ -126,6 +135,7 @@ impl ExporterFlags {
                 stuck_after: self.read.stuck_after,
                 segments: self.read.scan_segments,
                 max_stuck_spaces: usize::from(self.max_space_series),
+                max_failed_spaces: usize::from(self.max_failed_space_series),
             },
             log: self.log.to_config(),
         })
@@ -154,6 +164,7 @@ mod tests {
         assert_eq!(c.refresh.full_interval, Duration::from_secs(900));
         assert_eq!(c.refresh.stuck_after, Duration::from_secs(3600));
         assert_eq!(c.refresh.max_stuck_spaces, 50);
+        assert_eq!(c.refresh.max_failed_spaces, 50);
         assert_eq!(c.log.format, LogFormat::Logfmt);
     }
 
@@ -166,6 +177,10 @@ mod tests {
             (
                 &["--metrics.max-space-series", "10001"],
                 "--metrics.max-space-series",
+            ),
+            (
+                &["--metrics.max-failed-space-series", "many"],
+                "--metrics.max-failed-space-series",
             ),
         ] {
             let line = crate::flags::one_line(&flags(args).unwrap_err());

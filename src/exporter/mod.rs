@@ -53,7 +53,7 @@ pub async fn run(
         store.clone(),
         table.meter().clone(),
         table.name(),
-        config.refresh.interval,
+        &config.refresh,
     );
     let state = AppState {
         renderer: Arc::new(MetricsRenderer::new(collector)),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::model::{InvalidReason, Timestamp};
-use crate::state::snapshot::Snapshot;
+use crate::state::snapshot::{Snapshot, Transitions};
 use crate::state::tracker::{RefreshKind, RefreshReport};
 use crate::table::ErrorKind;
 
@@ -31,6 +31,8 @@ pub(crate) struct Health {
     pub(crate) invalid_items: [u64; InvalidReason::ALL.len()],
     /// Items full scans found different from the incremental state.
     pub(crate) drift_items: u64,
+    /// Status changes observed since start.
+    pub(crate) transitions: Transitions,
 }
 
 impl Health {
@@ -51,6 +53,7 @@ impl Health {
             *a += b;
         }
         self.drift_items += report.drift;
+        self.transitions.add(&report.transitions);
     }
 
     /// Accounts for a failed refresh.

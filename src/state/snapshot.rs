@@ -1,5 +1,6 @@
 //! The immutable result of a refresh ([`Snapshot`]) and the sums it is made of: [`Totals`] per
-//! status, [`WorkerStats`] per instance/worker pair, [`StuckSpace`]s, and the [`FoldContext`]
+//! status, [`WorkerStats`] per instance/worker pair, [`StuckSpace`]s, [`FailedSpace`]s, the
+//! [`Transitions`] a refresh observed, and the [`FoldContext`]
 //! that judges staleness. Built by [`super::spaces::TableState`]; renderers (the `/metrics`
 //! collector, the status page, the CLI views) only read it.
 
@@ -27,6 +28,8 @@ pub struct Snapshot {
     pub workers: BTreeMap<WorkerKey, WorkerStats>,
     /// The oldest stuck spaces, oldest first, at most the configured number.
     pub stuck_spaces: Vec<StuckSpace>,
+    /// The most recently failed spaces, newest first, at most the configured number.
+    pub failed_spaces: Vec<FailedSpace>,
     /// Items read with each [`InvalidReason`] (by index).
     pub invalid: [u64; InvalidReason::ALL.len()],
     /// Items read.
@@ -86,6 +89,9 @@ pub struct WorkerStats {
     pub stuck: u64,
     /// The oldest `updatedAt` among in-progress spaces, if any.
     pub oldest_in_progress_update: Option<Timestamp>,
+    /// The newest `updatedAt` among all the pair's spaces, whatever their status: when the
+    /// worker last wrote anything (`None` when none of its spaces has a readable one).
+    pub last_update: Option<Timestamp>,
 }
 
 impl WorkerStats {
@@ -113,6 +119,53 @@ pub struct StuckSpace {
     pub worker_id: String,
 }
 
+/// A failed space, as listed in `migration_failed_space_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSpace {
+    /// Its `updatedAt`: when it was marked failed.
+    pub failed_at: Timestamp,
+    pub space: String,
+    pub instance_id: String,
+    pub worker_id: String,
+}
+
+impl FailedSpace {
+    /// Newest first, then by space for determinism.
+    pub fn order(&self, other: &FailedSpace) -> std::cmp::Ordering {
+        other
+            .failed_at
+            .cmp(&self.failed_at)
+            .then_with(|| self.space.cmp(&other.space))
+    }
+}
+
+/// Status changes observed, counted by (from, to), indexed by [`Status::index`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transitions(pub [[u64; Status::ALL.len()]; Status::ALL.len()]);
+
+impl Transitions {
+    /// Counts one change of status (nothing when `from == to`).
+    pub fn count(&mut self, from: Status, to: Status) {
+        if from != to {
+            self.0[from.index()][to.index()] += 1;
+        }
+    }
+
+    /// Changes from `from` to `to`.
+    pub fn get(&self, from: Status, to: Status) -> u64 {
+        self.0[from.index()][to.index()]
+    }
+
+    /// Adds every count of `other`.
+    pub fn add(&mut self, other: &Transitions) {
+        for (row, o) in self.0.iter_mut().zip(&other.0) {
+            for (a, b) in row.iter_mut().zip(o) {
+                *a += b;
+            }
+        }
+    }
+}
+
 /// What a fold needs to know besides the records.
 #[derive(Debug, Clone, Copy)]
 pub struct FoldContext {
@@ -122,6 +175,8 @@ pub struct FoldContext {
     pub stuck_after: Duration,
     /// How many stuck spaces to keep by name (the oldest).
     pub max_stuck_spaces: usize,
+    /// How many failed spaces to keep by name (the most recently failed).
+    pub max_failed_spaces: usize,
 }
 
 impl FoldContext {

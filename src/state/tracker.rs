@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::snapshot::{FoldContext, Snapshot};
+use super::snapshot::{FoldContext, Snapshot, Transitions};
 use super::spaces::{Change, TableState};
 use crate::model::{InvalidReason, SpaceProgress, Status, Timestamp};
 use crate::table::item;
@@ -33,6 +33,8 @@ pub struct RefreshSettings {
     pub segments: u32,
     /// How many stuck spaces to name in metrics.
     pub max_stuck_spaces: usize,
+    /// How many recently failed spaces to name in metrics.
+    pub max_failed_spaces: usize,
 }
 
 impl RefreshSettings {
@@ -45,6 +47,7 @@ impl RefreshSettings {
             stuck_after,
             segments,
             max_stuck_spaces: 0,
+            max_failed_spaces: 0,
         }
     }
 }
@@ -85,6 +88,10 @@ pub struct RefreshReport {
     /// Differences a full scan found that incremental refreshes should have applied
     /// (including deletions, which the index cannot show).
     pub drift: u64,
+    /// Status changes this refresh applied: a held space read with another status. A space
+    /// seen for the first time or deleted is no transition; a space that changed several times
+    /// between two reads counts once, from the status held to the status read.
+    pub transitions: Transitions,
 }
 
 impl RefreshReport {
@@ -200,9 +207,12 @@ impl Tracker {
                     Some(batch) => {
                         for p in &batch {
                             report.read(p);
-                            let (changed, drift) = self.state.apply_scanned(p, visible_before);
-                            report.changed += u64::from(changed);
-                            report.drift += u64::from(drift);
+                            let scanned = self.state.apply_scanned(p, visible_before);
+                            report.changed += u64::from(scanned.changed);
+                            report.drift += u64::from(scanned.drift);
+                            if let Some((from, to)) = scanned.transition {
+                                report.transitions.count(from, to);
+                            }
                         }
                     }
                     None => open = false,
@@ -226,6 +236,7 @@ impl Tracker {
             }
         }
         let removed = self.state.end_scan();
+        self.state.settle();
         report.drift += if visible_before.is_some() { removed } else { 0 };
         report.changed += removed;
         self.last_full = Some(Instant::now());
@@ -265,10 +276,16 @@ impl Tracker {
             .chain(&failed)
         {
             report.read(p);
-            if matches!(self.state.apply(p), Change::Inserted | Change::Replaced) {
-                report.changed += 1;
+            match self.state.apply(p) {
+                Change::Inserted => report.changed += 1,
+                Change::Replaced { from, to } => {
+                    report.changed += 1;
+                    report.transitions.count(from, to);
+                }
+                Change::Unchanged | Change::Older => {}
             }
         }
+        self.state.settle();
         self.last_started = Some(started);
         Ok(report)
     }
@@ -285,6 +302,7 @@ impl Tracker {
             now,
             stuck_after: self.settings.stuck_after,
             max_stuck_spaces: self.settings.max_stuck_spaces,
+            max_failed_spaces: self.settings.max_failed_spaces,
         })
     }
 }

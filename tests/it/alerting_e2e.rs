@@ -217,15 +217,15 @@ async fn stuck_and_failed_spaces_notify_and_are_inhibited_while_the_exporter_is_
         page.text()
     );
 
-    // The new failure is a ticket, naming the instance and worker.
+    // The new failure is a ticket, naming the space, its instance and worker.
     let ticket = wait_for("the failed-space ticket", WAIT, || {
         notification(
             &sink,
             "/slack",
             &[
                 "[FIRING:1] MigrationSpacesFailed on instance 1",
-                "1 new failed space(s) on instance 1, worker 3",
-                "(1 failed in total)",
+                "Space did:key:z6MkFailedE2e failed on instance 1, worker 3",
+                &format!("Runbook: {RUNBOOK_BASE}docs/runbook.md#migrationspacesfailed"),
             ],
         )
     });

@@ -32,6 +32,15 @@ fn unit_test_files() -> Vec<String> {
     files
 }
 
+/// Recording rule names in the rule file, in order.
+fn record_names() -> Vec<String> {
+    repo_file(RULES)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- record: "))
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
 /// Alert names in the rule file, in order.
 fn alert_names() -> Vec<String> {
     repo_file(RULES)
@@ -45,7 +54,10 @@ fn alert_names() -> Vec<String> {
 fn rules_pass_promtool_check() {
     let (ok, out) = run(Command::new("promtool").args(["check", "rules", RULES]));
     assert!(ok, "{out}");
-    let expected = format!("SUCCESS: {} rules found", alert_names().len());
+    let expected = format!(
+        "SUCCESS: {} rules found",
+        alert_names().len() + record_names().len()
+    );
     assert!(out.contains(&expected), "{out}");
 }
 
@@ -286,6 +298,10 @@ async fn rules_are_documented_and_name_only_metrics_the_exporter_emits() {
     for family in [
         "migration_stuck_space_info",
         "migration_in_progress_oldest_update_timestamp_seconds",
+        "migration_worker_last_update_timestamp_seconds",
+        "migration_failed_space_info",
+        "migration_space_transitions_total",
+        "migration_exporter_refresh_interval_seconds",
     ] {
         assert!(
             emitted.contains(family),
@@ -305,12 +321,25 @@ async fn rules_are_documented_and_name_only_metrics_the_exporter_emits() {
         .iter()
         .flat_map(|g| g["rules"].as_array().unwrap())
         .collect();
-    assert_eq!(rules.len(), alert_names().len());
+    assert_eq!(rules.len(), alert_names().len() + record_names().len());
 
     let runbook = repo_file("docs/runbook.md");
     let readme = repo_file("README.md");
     let mut exprs: Vec<(String, String)> = dashboard_exprs();
-    for rule in &rules {
+    let recorded: Vec<String> = record_names();
+    for rule in rules.iter().filter(|r| r["type"] == "recording") {
+        let name = rule["name"].as_str().unwrap();
+        // Mixin style: level:metric:operation, and a README row.
+        assert_eq!(name.split(':').count(), 3, "{name}: level:metric:operation");
+        assert!(
+            readme
+                .lines()
+                .any(|l| l.starts_with(&format!("| `{name}` |"))),
+            "README has no row for the recording rule {name}"
+        );
+        exprs.push((name.to_owned(), rule["query"].as_str().unwrap().to_owned()));
+    }
+    for rule in rules.iter().filter(|r| r["type"] != "recording") {
         let name = rule["name"].as_str().unwrap();
         assert_eq!(rule["type"], "alerting", "{name}");
         let severity = rule["labels"]["severity"].as_str().unwrap_or("");
@@ -374,6 +403,7 @@ async fn rules_are_documented_and_name_only_metrics_the_exporter_emits() {
 
     let allowed = |name: &str| {
         emitted.contains(name)
+            || recorded.iter().any(|r| r == name)
             || name == "up"
             || name.starts_with("scrape_")
             || name == "ALERTS"

@@ -28,6 +28,7 @@ struct Truth {
 
 const STUCK_AFTER_MS: i64 = 3_600_000;
 const MAX_SPACE_SERIES: usize = 5;
+const MAX_FAILED_SPACE_SERIES: usize = 4;
 
 fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
     let status = match i % 10 {
@@ -248,6 +249,36 @@ fn expected(rows: &[Truth], now_ms: i64) -> BTreeMap<String, BTreeMap<String, f6
                 .or_default()
                 .insert(key(name, &l), *oldest as f64 / 1000.0);
         }
+        // When the worker last wrote anything: its newest space, whatever the status.
+        let newest = rows
+            .iter()
+            .filter(|r| &r.instance == i && &r.worker == w)
+            .filter_map(|r| r.updated)
+            .max();
+        let name = "migration_worker_last_update_timestamp_seconds";
+        let family = fam.entry(name.into()).or_default();
+        if let Some(newest) = newest {
+            family.insert(key(name, &l), newest as f64 / 1000.0);
+        }
+    }
+    let mut failed: Vec<&Truth> = rows
+        .iter()
+        .filter(|r| r.status == "failed" && r.updated.is_some())
+        .collect();
+    failed.sort_by(|a, b| {
+        b.updated
+            .cmp(&a.updated)
+            .then(a.key.space.cmp(&b.key.space))
+    });
+    let name = "migration_failed_space_info";
+    let info = fam.entry(name.into()).or_default();
+    for r in failed.iter().take(MAX_FAILED_SPACE_SERIES) {
+        let l = [
+            ("space", r.key.space.as_str()),
+            ("instance_id", r.instance.as_str()),
+            ("worker_id", r.worker.as_str()),
+        ];
+        info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
     }
     let mut stuck: Vec<&Truth> = rows
         .iter()
@@ -361,12 +392,26 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
             "4",
             "--metrics.max-space-series",
             "5",
+            "--metrics.max-failed-space-series",
+            "4",
             "--stuck-after",
             "1h",
         ],
     );
     exporter.wait_ready(Duration::from_secs(60));
     let scraped = wait_for_truth(&exporter, &rows, Duration::from_secs(10));
+    // The settings the rules depend on.
+    for (name, value) in [
+        ("migration_exporter_stuck_after_seconds", 3600.0),
+        ("migration_exporter_refresh_interval_seconds", 1.0),
+        ("migration_exporter_full_refresh_interval_seconds", 900.0),
+    ] {
+        assert_eq!(scraped.get(name, &[]), Some(value), "{name}");
+    }
+    // Every space was seen for the first time: no transition yet, every pair present at 0.
+    let transitions = scraped.family("migration_space_transitions_total");
+    assert_eq!(transitions.len(), 20, "{transitions:?}");
+    assert!(transitions.values().all(|v| *v == 0.0), "{transitions:?}");
 
     // The page is valid exposition.
     let (_, text) = exporter.get("/metrics");
@@ -512,6 +557,37 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
     }
     assert_eq!((done, progressed, failed), (50, 30, 10));
     let after = wait_for_truth(&exporter, &rows, Duration::from_secs(15));
+    // Exactly the status changes made: the lonely space and 50 others completed, 10 failed.
+    // Progress within a status is no transition; the overlap re-reads count nothing twice.
+    for (from, to) in [
+        ("pending", "in-progress"),
+        ("pending", "completed"),
+        ("pending", "failed"),
+        ("in-progress", "completed"),
+        ("in-progress", "failed"),
+        ("in-progress", "pending"),
+        ("completed", "in-progress"),
+        ("failed", "in-progress"),
+    ] {
+        let want = match (from, to) {
+            ("in-progress", "completed") => 51.0,
+            ("pending", "failed") => 10.0,
+            _ => 0.0,
+        };
+        assert_eq!(
+            after.get(
+                "migration_space_transitions_total",
+                &[("from", from), ("to", to)]
+            ),
+            Some(want),
+            "{from} -> {to}"
+        );
+    }
+    let total: f64 = after
+        .family("migration_space_transitions_total")
+        .values()
+        .sum();
+    assert_eq!(total, 61.0);
     assert!(
         after.0.keys().all(|k| !k.contains("worker_id=\"lonely\"")),
         "the worker whose last space moved away has left /metrics"
@@ -558,6 +634,8 @@ async fn a_failed_refresh_keeps_the_last_snapshot_and_says_so() {
             "1s",
             "--metrics.max-space-series",
             "5",
+            "--metrics.max-failed-space-series",
+            "4",
         ],
     );
     exporter.wait_ready(Duration::from_secs(60));

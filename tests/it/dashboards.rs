@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 const JOB: &str = "migration-exporter";
 
 /// Every dashboard file with its parsed JSON.
-fn dashboards() -> Vec<(String, Value)> {
+pub(crate) fn dashboards() -> Vec<(String, Value)> {
     let mut out: Vec<(String, Value)> = std::fs::read_dir(format!("{ROOT}/grafana/dashboards"))
         .expect("grafana/dashboards exists")
         .map(|e| e.unwrap().path())
@@ -35,7 +35,7 @@ fn dashboards() -> Vec<(String, Value)> {
 }
 
 /// Top-level panels and the panels inside rows (collapsed rows keep theirs in `panels`).
-fn all_panels(dash: &Value) -> Vec<&Value> {
+pub(crate) fn all_panels(dash: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
     for p in dash["panels"].as_array().expect("panels") {
         out.push(p);
@@ -47,7 +47,7 @@ fn all_panels(dash: &Value) -> Vec<&Value> {
 /// An expression with the dashboard's variables replaced as Grafana would for the test's data:
 /// the job the test Prometheus scrapes, every instance, and intervals that fit a short test
 /// scraped every second.
-fn substitute(expr: &str) -> String {
+pub(crate) fn substitute(expr: &str) -> String {
     let mut out = expr.to_owned();
     for (var, value) in [
         ("${__rate_interval}", "1m"),
@@ -234,7 +234,11 @@ async fn every_panel_query_returns_data_from_a_real_prometheus() {
     let now = Timestamp::now();
     let mut spaces = stack::every_status_spaces(now);
     let (table, exporter) = stack::exporter_over("dashboards", &spaces).await;
-    let prometheus = Prometheus::start(&stack::prometheus_config(JOB, &exporter.addr, ""), &[]);
+    // With the bundled rules: panels read the recording rules.
+    let prometheus = Prometheus::start(
+        &stack::prometheus_config(JOB, &exporter.addr, stack::RULE_FILES),
+        &[("migration.rules.yml", &stack::bundled_rules())],
+    );
     wait_for(
         "three scrapes of the exporter",
         Duration::from_secs(30),
@@ -332,9 +336,26 @@ async fn every_panel_query_returns_data_from_a_real_prometheus() {
         assert_eq!(value(failed[0]), 1.0);
         assert_eq!(value(of("Spaces completed")[0]), completed_spaces as f64);
         assert_eq!(value(of("Stuck")[0]), 2.0);
+        // The recently failed space, named.
+        let failed: BTreeSet<&str> = of("Recently failed spaces")
+            .iter()
+            .map(|s| s["metric"]["space"].as_str().unwrap())
+            .collect();
+        assert_eq!(failed, BTreeSet::from(["did:key:z6MkFailed1"]));
+        // Last activity of worker 1/2 is its newest space (fresh), whatever its stuck ones.
+        let activity = of("Workers")
+            .into_iter()
+            .filter(|s| s["metric"] == json!({"instance_id": "1", "worker_id": "2"}))
+            .map(value)
+            .find(|v| *v > 30.0 && *v < 600.0);
+        assert!(
+            activity.is_some(),
+            "last activity of 1/2: {:?}",
+            of("Workers")
+        );
         for title in [
             "Uploads completed per minute by instance",
-            "Spaces completed per minute by instance",
+            "Spaces completed and failed per minute",
             "ETA at the current rate",
         ] {
             assert!(

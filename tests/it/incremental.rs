@@ -44,6 +44,7 @@ fn settings(overlap: Duration) -> RefreshSettings {
         stuck_after: Duration::from_secs(3600),
         segments: 3,
         max_stuck_spaces: 10,
+        max_failed_spaces: 10,
     }
 }
 
@@ -370,5 +371,118 @@ async fn a_read_budget_paces_scans_by_consumed_capacity() {
     assert!(
         took >= floor * 0.9,
         "{units} units at {budget}/s took {took:.2}s, expected at least {floor:.2}s"
+    );
+}
+
+/// Every (from, to) count of a report, as a map without the zeros.
+fn transitions(
+    report: &migration_exporter::state::tracker::RefreshReport,
+) -> Vec<(Status, Status, u64)> {
+    let mut out = Vec::new();
+    for from in Status::ALL {
+        for to in Status::ALL {
+            let n = report.transitions.get(from, to);
+            if n > 0 {
+                out.push((from, to, n));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_space_moved_several_times_between_two_refreshes_is_one_transition_from_end_to_end() {
+    // pending -> in-progress -> failed -> in-progress -> completed, all between two refreshes:
+    // the exporter reads only the first and the last record, so one pending -> completed, by an
+    // incremental refresh and, on another space, by a full scan alike.
+    let table = crate::harness::new_table("transitions").await;
+    let old = Timestamp::now().minus(Duration::from_secs(600));
+    let by_query = space(1, Status::Pending, old, 0);
+    let by_scan = space(2, Status::Pending, old, 0);
+    let quiet = space(3, Status::Completed, old, 0);
+    table
+        .put_items([&by_query, &by_scan, &quiet].map(item::encode).to_vec())
+        .await
+        .unwrap();
+    let mut tracker = Tracker::new(table.clone(), settings(Duration::from_secs(120)));
+    let first = tracker.full().await.unwrap();
+    assert_eq!(
+        transitions(&first),
+        vec![],
+        "first sightings are no transitions"
+    );
+
+    let walk = |mut p: SpaceProgress| {
+        let table = table.clone();
+        async move {
+            for status in [
+                Status::InProgress,
+                Status::Failed,
+                Status::InProgress,
+                Status::Completed,
+            ] {
+                p.status = status;
+                p.updated_at = Some(Timestamp::now());
+                table.put_items(vec![item::encode(&p)]).await.unwrap();
+            }
+        }
+    };
+    walk(by_query.clone()).await;
+    let units_before = table.meter().capacity_units(ReadOp::Query)
+        + table.meter().capacity_units(ReadOp::Scan)
+        + table.meter().capacity_units(ReadOp::Get);
+    let requests_before: u64 = ReadOp::ALL
+        .iter()
+        .map(|op| table.meter().requests(*op))
+        .sum();
+    let inc = tracker.incremental().await.unwrap();
+    assert_eq!(
+        transitions(&inc),
+        vec![(Status::Pending, Status::Completed, 1)]
+    );
+    // The transitions and the last update come from what the refresh read anyway: four
+    // queries (one per status, one page each), no other read; building a snapshot reads nothing.
+    let requests: u64 = ReadOp::ALL
+        .iter()
+        .map(|op| table.meter().requests(*op))
+        .sum();
+    assert_eq!(requests - requests_before, 4);
+    assert_eq!(table.meter().requests(ReadOp::Get), 0);
+    let snap = tracker.snapshot_at(Timestamp::now());
+    let units_after = table.meter().capacity_units(ReadOp::Query)
+        + table.meter().capacity_units(ReadOp::Scan)
+        + table.meter().capacity_units(ReadOp::Get);
+    let after_snapshot: u64 = ReadOp::ALL
+        .iter()
+        .map(|op| table.meter().requests(*op))
+        .sum();
+    assert_eq!(after_snapshot, requests, "a snapshot reads nothing");
+    assert!(
+        units_after > units_before,
+        "the queries themselves are metered"
+    );
+    let w = snap.workers.values().next().unwrap();
+    let newest = table
+        .get_space_progress(&by_query.key)
+        .await
+        .unwrap()
+        .unwrap()
+        .updated_at;
+    assert_eq!(w.last_update, newest, "last update is the newest write");
+    // Read again by the next refresh (overlap): nothing counted twice.
+    let again = tracker.incremental().await.unwrap();
+    assert_eq!(transitions(&again), vec![]);
+
+    walk(by_scan.clone()).await;
+    let full = tracker.full().await.unwrap();
+    assert_eq!(
+        transitions(&full),
+        vec![(Status::Pending, Status::Completed, 1)]
+    );
+    let full_again = tracker.full().await.unwrap();
+    assert_eq!(
+        transitions(&full_again),
+        vec![],
+        "a full scan counts a change once"
     );
 }

@@ -14,4 +14,5 @@ mod exposition;
 mod faults;
 mod incremental;
 mod monitor;
+mod replicas;
 mod table_ops;

@@ -179,6 +179,17 @@ impl Prometheus {
         Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
     }
 
+    /// An instant query evaluated at `time` (seconds since the epoch): its result vector.
+    pub fn query_at(&self, expr: &str, time: f64) -> Result<Vec<Value>, String> {
+        let path = format!("/api/v1/query?query={}&time={time:.3}", url_encode(expr));
+        let (code, body) = try_http_get(&self.addr, &path).ok_or("no answer")?;
+        let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        if code != 200 || v["status"] != "success" {
+            return Err(format!("{code}: {body}"));
+        }
+        Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+    }
+
     /// The single value of an instant query returning one sample, if it does.
     pub fn value(&self, expr: &str) -> Option<f64> {
         let result = self.query(expr).ok()?;
@@ -537,6 +548,15 @@ pub fn every_status_spaces(now: Timestamp) -> Vec<SpaceProgress> {
             fresh,
         ),
     ]
+}
+
+/// The `extra` of [`prometheus_config`] that loads the bundled rules ([`rule_files`]).
+pub const RULE_FILES: &str = "rule_files:\n  - migration.rules.yml\n";
+
+/// The bundled rules, to hand to [`Prometheus::start`] as `migration.rules.yml` with
+/// [`RULE_FILES`].
+pub fn bundled_rules() -> String {
+    repo_file("alerts/migration.rules.yml")
 }
 
 /// Prometheus scrape and evaluation every second, one job for the exporter at `target`, plus
