@@ -110,6 +110,8 @@ pub struct Tracker {
     state: TableState,
     /// `None` until checked; the check is repeated at each full scan while unusable.
     index: Option<IndexCheck>,
+    /// Whether a denied index check was logged (once).
+    index_denied_logged: bool,
     last_full: Option<Instant>,
     /// Start of the last successful refresh (the exporter's clock): what its snapshot is as of.
     last_started: Option<Timestamp>,
@@ -122,6 +124,7 @@ impl Tracker {
             settings,
             state: TableState::new(),
             index: None,
+            index_denied_logged: false,
             last_full: None,
             last_started: None,
         }
@@ -176,7 +179,13 @@ impl Tracker {
         if !self.index_usable() {
             // A missing index may appear later; a failed check only costs the incremental path.
             if let Err(e) = self.check_index().await {
-                tracing::debug!(error = %e, "cannot check the status index");
+                // A denied DescribeTable is a policy to fix, not a passing fault: say it once.
+                if e.kind == ErrorKind::AccessDenied && !self.index_denied_logged {
+                    self.index_denied_logged = true;
+                    tracing::warn!(error = %e, "status index unusable: access denied; full scans only");
+                } else {
+                    tracing::debug!(error = %e, "cannot check the status index");
+                }
             }
         }
         let started = Timestamp::now();

@@ -12,6 +12,8 @@ mod dashboards;
 mod deploy;
 mod exposition;
 mod faults;
+mod iam_actions;
+mod iam_moto;
 mod incremental;
 mod monitor;
 mod replicas;

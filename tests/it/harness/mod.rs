@@ -143,22 +143,48 @@ pub fn record(
     }
 }
 
-/// Runs `migration-monitor` on DynamoDB Local's `table` with `args` (TZ=UTC) to the end.
+/// A test identity's keys: (access key id, secret access key).
+pub type Keys<'a> = (&'a str, &'a str);
+
+/// DynamoDB Local's keys (it accepts any, but every client must use the same).
+pub const LOCAL_KEYS: Keys<'static> = (ACCESS_KEY, SECRET_KEY);
+
+/// Gives a binary exactly these AWS settings and nothing else from this environment (no profile,
+/// no instance metadata).
+pub fn aws_env(cmd: &mut Command, keys: Keys<'_>) {
+    cmd.env_clear()
+        .env("AWS_ACCESS_KEY_ID", keys.0)
+        .env("AWS_SECRET_ACCESS_KEY", keys.1)
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+/// Runs `migration-monitor` on DynamoDB Local's `table` with `args` to the end.
 pub fn monitor(table: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_migration-monitor"))
-        .args([
-            "--dynamodb.endpoint-url",
-            &crate::harness::dynamodb_local().endpoint,
-            "--dynamodb.table",
-            table,
-        ])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", crate::harness::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", crate::harness::SECRET_KEY)
-        .env("AWS_REGION", crate::harness::REGION)
-        .env("TZ", "UTC")
+    monitor_at(&dynamodb_local().endpoint, LOCAL_KEYS, table, args)
+}
+
+/// Runs `migration-monitor` on `endpoint`'s `table` as `keys` with `args` (UTC, no colour).
+pub fn monitor_at(
+    endpoint: &str,
+    keys: Keys<'_>,
+    table: &str,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_migration-monitor"));
+    cmd.args([
+        "--dynamodb.endpoint-url",
+        endpoint,
+        "--dynamodb.table",
+        table,
+    ])
+    .args(args);
+    aws_env(&mut cmd, keys);
+    cmd.env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
         .output()
-        .unwrap()
+        .expect("run migration-monitor")
 }
 
 /// The exporter binary running as a child process.
@@ -189,12 +215,15 @@ impl Exporter {
     /// Starts the exporter with exactly `args` (which must keep it on loopback and log in
     /// logfmt) and waits for it to log its address.
     pub fn spawn(args: &[&str]) -> Exporter {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_REGION", REGION)
-            .env_remove("AWS_PROFILE")
+        Exporter::spawn_as(args, LOCAL_KEYS)
+    }
+
+    /// [`Exporter::spawn`] with another identity's keys.
+    pub fn spawn_as(args: &[&str], keys: Keys<'_>) -> Exporter {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_migration-exporter"));
+        cmd.args(args);
+        aws_env(&mut cmd, keys);
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
