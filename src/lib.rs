@@ -25,6 +25,7 @@ pub mod snapshot;
 pub mod state;
 pub mod table;
 pub mod views;
+pub mod web;
 
 pub use error::{ErrorKind, TableError};
 pub use model::{SpaceKey, SpaceProgress, Status, Timestamp};
