@@ -2,7 +2,6 @@
 //! runs with, converted and validated in one place. Bad flags become a one-line [`UsageError`]
 //! naming the flag and the fix; the binary exits 2 on it.
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use clap::{Args, Parser};
@@ -101,14 +100,9 @@ pub struct ExporterFlags {
     pub dynamo: DynamoFlags,
     #[command(flatten)]
     pub read: ReadFlags,
-    /// Address to serve metrics on; ":PORT" listens on all interfaces.
-    #[arg(
-        long = "web.listen-address",
-        env = "MIGRATION_EXPORTER_WEB_LISTEN_ADDRESS",
-        default_value = ":10940",
-        value_name = "ADDR"
-    )]
-    pub listen_address: String,
+    /// The HTTP side: listen addresses, web configuration file, limits (see `crate::web`).
+    #[command(flatten)]
+    pub web: crate::web::WebFlags,
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -330,7 +324,7 @@ pub struct DynamoConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub dynamo: DynamoConfig,
-    pub listen_address: SocketAddr,
+    pub web: crate::web::WebSettings,
     pub telemetry_path: String,
     pub refresh: RefreshSettings,
     pub log: LogConfig,
@@ -362,24 +356,6 @@ fn parse_count(
             format!("a whole number from {} to {}", range.start(), range.end()),
         )),
     }
-}
-
-fn parse_listen_address(value: &str) -> Result<SocketAddr, UsageError> {
-    let full = if value.starts_with(':') {
-        format!("0.0.0.0{value}")
-    } else {
-        value.to_owned()
-    };
-    full.to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            usage(
-                "web.listen-address",
-                value,
-                "HOST:PORT or :PORT, like :10940 or 127.0.0.1:10940",
-            )
-        })
 }
 
 impl DynamoFlags {
@@ -455,7 +431,11 @@ impl ExporterFlags {
         }
         Ok(Config {
             dynamo: self.dynamo.to_config()?,
-            listen_address: parse_listen_address(&self.listen_address)?,
+            web: self.web.to_settings().map_err(|e| UsageError {
+                flag: e.flag,
+                value: e.value,
+                expected: e.reason,
+            })?,
             telemetry_path: self.telemetry_path.clone(),
             refresh: RefreshSettings {
                 interval: parse_duration("refresh.interval", &self.refresh_interval)?,
@@ -530,7 +510,8 @@ mod tests {
         let c = flags(&[]).to_config().unwrap();
         assert_eq!(c.dynamo.table, "migration-progress");
         assert_eq!(c.dynamo.status_index, "status-index");
-        assert_eq!(c.listen_address.port(), DEFAULT_PORT);
+        assert_eq!(c.web.listen_addresses.len(), 1);
+        assert_eq!(c.web.listen_addresses[0].port(), DEFAULT_PORT);
         assert_eq!(c.telemetry_path, "/metrics");
         assert_eq!(c.refresh.interval, Duration::from_secs(30));
         assert_eq!(c.refresh.stuck_after, Duration::from_secs(3600));
@@ -561,12 +542,15 @@ mod tests {
                 .flag,
             "scan.segments"
         );
+        let e =
+            ExporterFlags::try_parse_from(["x", "--web.listen-address", "nowhere"]).unwrap_err();
+        assert!(one_line(&e).contains("--web.listen-address"), "{e}");
         assert_eq!(
-            flags(&["--web.listen-address", "nowhere"])
+            flags(&["--web.config.file", "/nonexistent/web.yml"])
                 .to_config()
                 .unwrap_err()
                 .flag,
-            "web.listen-address"
+            "web.config.file"
         );
         assert_eq!(
             flags(&["--log.format", "xml"])

@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::client;
@@ -21,13 +20,13 @@ pub enum DaemonError {
     #[error(transparent)]
     Client(#[from] client::ClientError),
     #[error("HTTP server failed: {0}")]
-    Serve(#[from] std::io::Error),
+    Serve(#[from] crate::web::WebError),
 }
 
-/// Runs the exporter on `listener` until `shutdown` completes.
+/// Runs the exporter on `web`'s listeners until `shutdown` completes.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
+    web: crate::web::WebServer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let client = client::connect(&config.dynamo).await?;
@@ -52,7 +51,7 @@ pub async fn run(
     let refresh_task = tokio::spawn(refresher.run(stop.clone()));
 
     let stop_server = stop.clone();
-    let served = server::serve(listener, state, async move {
+    let served = server::serve(web, state, async move {
         tokio::select! {
             () = shutdown => {}
             () = stop_server.cancelled() => {}

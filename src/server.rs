@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use tokio::net::TcpListener;
 
 use crate::collector::MetricsRenderer;
 use crate::snapshot::SnapshotStore;
@@ -34,15 +33,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
+/// Serves on `web`'s listeners until `shutdown` completes, then lets in-flight requests finish
+/// (within the web shutdown timeout).
 pub async fn serve(
-    listener: TcpListener,
+    web: crate::web::WebServer,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+) -> Result<(), crate::web::WebError> {
+    web.serve(router(state), shutdown).await
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

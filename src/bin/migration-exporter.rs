@@ -13,16 +13,14 @@ fn main() -> ExitCode {
     logging::init(&config.log);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
     let result: anyhow::Result<()> = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen_address)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_address))?;
         tracing::info!(
-            address = %listener.local_addr()?,
             table = %config.dynamo.table,
             version = env!("CARGO_PKG_VERSION"),
-            "listening"
+            "starting"
         );
-        daemon::run(config, listener, shutdown_signal()).await?;
+        // Binds every --web.listen-address and logs one "listening" line per address.
+        let web = migration_exporter::web::WebServer::bind(config.web.clone())?;
+        daemon::run(config, web, shutdown_signal()).await?;
         Ok(())
     });
     match result {
