@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -311,9 +312,22 @@ where
     S: AppService,
 {
     let app = shared.app.clone();
+    // Requests of this connection in flight, response bodies included.
+    let busy = Arc::new(AtomicUsize::new(0));
+    let counter = busy.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(Peer(peer));
-        app.clone().oneshot(req.map(Body::new))
+        let guard = Busy::new(counter.clone());
+        let call = app.clone().oneshot(req.map(Body::new));
+        async move {
+            let response = call.await?;
+            Ok::<_, std::convert::Infallible>(response.map(|body| {
+                Body::new(GuardedBody {
+                    body,
+                    _guard: guard,
+                })
+            }))
+        }
     });
     let builder = if h2 { &shared.h2 } else { &shared.h1 };
     let conn = builder.serve_connection(TokioIo::new(io), service);
@@ -322,11 +336,65 @@ where
         r = conn.as_mut() => r,
         () = shared.graceful.cancelled() => {
             conn.as_mut().graceful_shutdown();
-            conn.await
+            // Responses being written finish; a connection with none (idle, or a head still
+            // arriving) is closed now rather than at the shutdown timeout.
+            let mut check = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tokio::select! {
+                    r = conn.as_mut() => break r,
+                    _ = check.tick() => {
+                        if busy.load(Ordering::Acquire) == 0 {
+                            return;
+                        }
+                    }
+                }
+            }
         }
     };
     if let Err(e) = result {
         tracing::debug!(remote = %peer, error = %e, "connection closed with an error");
+    }
+}
+
+/// Counts a request in flight until dropped (with its response body).
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(counter: Arc<AtomicUsize>) -> Busy {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Busy(counter)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight until it is written or dropped.
+struct GuardedBody {
+    body: Body,
+    _guard: Busy,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
