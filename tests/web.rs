@@ -550,6 +550,13 @@ fn readme_examples_pass_promtool_and_start_the_exporter() {
             assert!(ok, "promtool rejects README example {first}: {says}");
         }
         assert_eq!(exporter_verdict(&file), Ok(()), "README example {first}");
+        // The example's hash is the password the text says.
+        if let Some(hash) = yaml
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("prometheus: $2"))
+        {
+            assert!(bcrypt::verify("s3cret", &format!("$2{hash}")).unwrap());
+        }
     }
     let scrape: Vec<_> = blocks
         .iter()
@@ -892,7 +899,7 @@ async fn prometheus_scrapes_over_tls_with_client_certificates_and_basic_auth() {
         "table data through TLS",
         Duration::from_secs(30),
         || match prometheus.value("sum(migration_spaces{job=\"good\",status=\"completed\"})") {
-            Some(v) if v == 5.0 => Ok(()),
+            Some(5.0) => Ok(()),
             other => Err(format!("{other:?}")),
         },
     );
