@@ -666,6 +666,52 @@ fn curl_sees_status_codes_and_headers() {
 }
 
 #[test]
+fn idle_tls_connections_are_closed_after_the_read_header_timeout() {
+    let pki = Pki::new();
+    let file = pki.dir.write(
+        "idle.yml",
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n",
+    );
+    let exporter = start_ok(&[
+        "--web.config.file",
+        &file.display().to_string(),
+        "--web.read-header-timeout",
+        "1s",
+    ]);
+    // One client negotiates HTTP/2, one HTTP/1.1; both finish the handshake and then say nothing.
+    for alpn in ["h2", "http/1.1"] {
+        let started = Instant::now();
+        let mut client = Command::new("openssl")
+            .args([
+                "s_client",
+                "-quiet",
+                "-alpn",
+                alpn,
+                "-connect",
+                &exporter.addr,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl is installed");
+        let closed = loop {
+            if client.try_wait().unwrap().is_some() {
+                break true;
+            }
+            if started.elapsed() > Duration::from_secs(6) {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let _ = client.kill();
+        let _ = client.wait();
+        assert!(closed, "{alpn}: an idle connection was kept open");
+        assert!(started.elapsed() >= Duration::from_millis(900), "{alpn}");
+    }
+}
+
+#[test]
 fn http2_off_serves_http1_only() {
     let pki = Pki::new();
     let file = pki.dir.write(

@@ -312,11 +312,13 @@ where
     S: AppService,
 {
     let app = shared.app.clone();
-    // Requests of this connection in flight, response bodies included.
+    // Requests of this connection in flight (response bodies included), and requests so far.
     let busy = Arc::new(AtomicUsize::new(0));
-    let counter = busy.clone();
+    let served = Arc::new(AtomicUsize::new(0));
+    let (counter, total) = (busy.clone(), served.clone());
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(Peer(peer));
+        total.fetch_add(1, Ordering::Relaxed);
         let guard = Busy::new(counter.clone());
         let call = app.clone().oneshot(req.map(Body::new));
         async move {
@@ -332,21 +334,34 @@ where
     let builder = if h2 { &shared.h2 } else { &shared.h1 };
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    let result = tokio::select! {
-        r = conn.as_mut() => r,
-        () = shared.graceful.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            // Responses being written finish; a connection with none (idle, or a head still
-            // arriving) is closed now rather than at the shutdown timeout.
-            let mut check = tokio::time::interval(Duration::from_millis(50));
-            loop {
-                tokio::select! {
-                    r = conn.as_mut() => break r,
-                    _ = check.tick() => {
-                        if busy.load(Ordering::Acquire) == 0 {
-                            return;
-                        }
-                    }
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut draining, mut idle_closing) = (false, false);
+    let (mut idle_since, mut seen) = (tokio::time::Instant::now(), 0);
+    let result = loop {
+        tokio::select! {
+            r = conn.as_mut() => break r,
+            () = shared.graceful.cancelled(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick() => {
+                let (in_flight, count) = (busy.load(Ordering::Acquire), served.load(Ordering::Relaxed));
+                if in_flight > 0 || count != seen {
+                    seen = count;
+                    idle_since = tokio::time::Instant::now();
+                }
+                // Shutting down: responses being written finish; a connection with none (idle,
+                // or a head still arriving) is closed now rather than at the shutdown timeout.
+                if (draining || idle_closing) && in_flight == 0 {
+                    return;
+                }
+                // HTTP/1 heads are timed by hyper; an HTTP/2 connection idle for as long is
+                // closed too (GOAWAY, then dropped, even before the client's preface), so idle
+                // clients cannot hold every --web.max-connections slot.
+                if h2 && !idle_closing && idle_since.elapsed() >= shared.read_header_timeout {
+                    idle_closing = true;
+                    conn.as_mut().graceful_shutdown();
                 }
             }
         }
