@@ -75,7 +75,7 @@ pub(crate) struct RateLimit {
 }
 
 /// A web configuration ready to serve with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct LoadedConfig {
     /// `None`: plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -86,6 +86,19 @@ pub(crate) struct LoadedConfig {
     pub http2: bool,
     /// The bytes of the file and of every file it names, to notice changes.
     pub fingerprint: Vec<u8>,
+}
+
+impl std::fmt::Debug for LoadedConfig {
+    // Password hashes and file contents stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedConfig")
+            .field("tls", &self.tls.is_some())
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("headers", &self.headers)
+            .field("rate_limit", &self.rate_limit)
+            .field("http2", &self.http2)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The response headers the toolkit lets a file set, with their allowed values (empty: any).
