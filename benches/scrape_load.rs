@@ -200,7 +200,8 @@ async fn main() {
 
     let mut rows = Vec::new();
     let web_config = web_config.display().to_string();
-    let cases: [(&str, bool, bool); 3] = [
+    let cases: [(&str, bool, bool); 4] = [
+        ("plain HTTP, no gzip", false, false),
         ("plain HTTP", false, false),
         ("TLS + basic auth, keep-alive", true, false),
         ("TLS + basic auth, new connection per request", true, true),
@@ -241,7 +242,10 @@ async fn main() {
             )
         };
         let (before, _) = rss_mib(exporter.pid());
-        let mut headers = vec![gzip.clone()];
+        let mut headers = Vec::new();
+        if !name.ends_with("no gzip") {
+            headers.push(gzip.clone());
+        }
         if tls {
             headers.push(auth.clone());
         }
@@ -261,10 +265,10 @@ async fn main() {
     }
 
     println!(
-        "\n{spaces} spaces, {CONNECTIONS} connections (wrk -t2), {seconds} s per row, `Accept-Encoding: gzip`:\n"
+        "\n{spaces} spaces, {CONNECTIONS} connections (wrk -t2), {seconds} s per row, `Accept-Encoding: gzip` unless said:\n"
     );
     println!(
-        "| scrape | gzipped page KiB | requests/s | p50 ms | p99 ms | RSS before MiB | RSS after MiB | peak RSS MiB |"
+        "| scrape | page KiB sent | requests/s | p50 ms | p99 ms | RSS before MiB | RSS after MiB | peak RSS MiB |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, size, run, before, after, peak) in &rows {
