@@ -13,8 +13,9 @@ use clap::{Args, Parser, ValueEnum};
 use crate::logging::{LogConfig, LogFormat};
 use crate::table::client::DynamoConfig;
 
-/// The default listen port: outside 9100-9999, where most exporters' allocated ports are.
-pub(crate) const DEFAULT_PORT: u16 = 10940;
+/// The default listen address, every IPv4 interface on port 10940: outside 9100-9999, where most
+/// exporters' allocated ports are.
+pub(crate) const DEFAULT_LISTEN_ADDRESS: &str = ":10940";
 
 /// Parses a positive humantime duration ("30s", "1h30m").
 pub(crate) fn positive_duration(value: &str) -> Result<Duration, String> {
@@ -25,7 +26,7 @@ pub(crate) fn positive_duration(value: &str) -> Result<Duration, String> {
     }
 }
 
-/// Parses `HOST:PORT`, or `:PORT` for every interface.
+/// Parses `HOST:PORT`, `[IPV6]:PORT`, or `:PORT` for every IPv4 interface.
 pub(crate) fn listen_address(value: &str) -> Result<SocketAddr, String> {
     let full = if value.starts_with(':') {
         format!("0.0.0.0{value}")
@@ -35,7 +36,9 @@ pub(crate) fn listen_address(value: &str) -> Result<SocketAddr, String> {
     full.to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
-        .ok_or_else(|| "HOST:PORT or :PORT, like :10940 or 127.0.0.1:10940".into())
+        .ok_or_else(|| {
+            "HOST:PORT, [IPV6]:PORT or :PORT, like :10940, 127.0.0.1:10940 or [::1]:10940".into()
+        })
 }
 
 fn endpoint_url(value: &str) -> Result<String, String> {
@@ -319,7 +322,10 @@ mod tests {
 
     #[test]
     fn listen_addresses_accept_a_bare_port() {
-        assert_eq!(listen_address(":10940").unwrap().port(), DEFAULT_PORT);
+        assert_eq!(
+            listen_address(DEFAULT_LISTEN_ADDRESS).unwrap().port(),
+            10940
+        );
         assert!(listen_address("[::1]:80").unwrap().is_ipv6());
         assert!(listen_address("nowhere").is_err());
     }

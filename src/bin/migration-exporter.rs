@@ -14,17 +14,13 @@ fn main() -> ExitCode {
     logging::init(&config.log);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
     let result: anyhow::Result<()> = runtime.block_on(async {
-        let address = config.listen_address();
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         tracing::info!(
-            address = %listener.local_addr()?,
             table = %config.table(),
             version = env!("CARGO_PKG_VERSION"),
-            "listening"
+            "starting"
         );
-        exporter::run(config, listener, shutdown_signal()).await?;
+        // Binds every --web.listen-address and logs one "listening" line for each.
+        exporter::run(config, shutdown_signal()).await?;
         Ok(())
     });
     match result {

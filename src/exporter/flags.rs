@@ -1,15 +1,12 @@
 //! The exporter's flags, as typed (clap, with environment fallbacks), and the [`Config`] the
 //! daemon runs with, converted in one place ([`ExporterFlags::to_config`]).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::flags::{
-    DEFAULT_PORT, DynamoFlags, LogFlags, ReadFlags, UsageError, listen_address, positive_duration,
-    usage,
-};
+use super::web::{WebFlags, WebSettings};
+use crate::flags::{DynamoFlags, LogFlags, ReadFlags, UsageError, positive_duration, usage};
 use crate::logging::LogConfig;
 use crate::state::tracker::RefreshSettings;
 use crate::table::client::DynamoConfig;
@@ -26,15 +23,9 @@ pub struct ExporterFlags {
     dynamo: DynamoFlags,
     #[command(flatten)]
     read: ReadFlags,
-    /// Address to serve metrics on; ":PORT" listens on all interfaces.
-    #[arg(
-        long = "web.listen-address",
-        env = "MIGRATION_EXPORTER_WEB_LISTEN_ADDRESS",
-        default_value_t = SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
-        value_name = "ADDR",
-        value_parser = listen_address
-    )]
-    listen_address: SocketAddr,
+    /// The HTTP side: listen addresses, web configuration file, limits.
+    #[command(flatten)]
+    web: WebFlags,
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -96,18 +87,13 @@ pub struct ExporterFlags {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) dynamo: DynamoConfig,
-    pub(crate) listen_address: SocketAddr,
+    pub(crate) web: WebSettings,
     pub(crate) telemetry_path: String,
     pub(crate) refresh: RefreshSettings,
     pub log: LogConfig,
 }
 
 impl Config {
-    /// The address to listen on.
-    pub fn listen_address(&self) -> SocketAddr {
-        self.listen_address
-    }
-
     /// The table read.
     pub fn table(&self) -> &str {
         &self.dynamo.table
@@ -126,7 +112,11 @@ impl ExporterFlags {
         }
         Ok(Config {
             dynamo: self.dynamo.to_config(),
-            listen_address: self.listen_address,
+            web: self.web.to_settings().map_err(|e| UsageError {
+                flag: e.flag,
+                value: e.value,
+                expected: e.reason,
+            })?,
             telemetry_path: self.telemetry_path.clone(),
             refresh: RefreshSettings {
                 interval: self.refresh_interval,
@@ -158,7 +148,8 @@ mod tests {
         let c = flags(&[]).unwrap().to_config().unwrap();
         assert_eq!(c.dynamo.table, "migration-progress");
         assert_eq!(c.dynamo.status_index, "status-index");
-        assert_eq!(c.listen_address.port(), DEFAULT_PORT);
+        assert_eq!(c.web.listen_addresses.len(), 1);
+        assert_eq!(c.web.listen_addresses[0].port(), 10940);
         assert_eq!(c.telemetry_path, "/metrics");
         assert_eq!(c.refresh.interval, Duration::from_secs(30));
         assert_eq!(c.refresh.full_interval, Duration::from_secs(900));
@@ -174,6 +165,10 @@ mod tests {
             (&["--refresh.interval", "soon"][..], "--refresh.interval"),
             (&["--refresh.overlap", "0s"], "--refresh.overlap"),
             (&["--web.listen-address", "nowhere"], "--web.listen-address"),
+            (
+                &["--web.read-header-timeout", "0s"],
+                "--web.read-header-timeout",
+            ),
             (
                 &["--metrics.max-space-series", "10001"],
                 "--metrics.max-space-series",
@@ -191,5 +186,10 @@ mod tests {
             .to_config()
             .unwrap_err();
         assert_eq!(e.flag, "web.telemetry-path");
+        let e = flags(&["--web.config.file", "/nonexistent/web.yml"])
+            .unwrap()
+            .to_config()
+            .unwrap_err();
+        assert_eq!(e.flag, "web.config.file");
     }
 }

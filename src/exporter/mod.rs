@@ -1,7 +1,8 @@
 //! The `migration-exporter` front end: wires the table handle, the refresh loop, the collector
 //! and the HTTP server together, all stopped by one shutdown future. [`flags`] are its flags,
 //! [`refresh`] the loop that keeps the [`store`] fresh, [`collector`] renders `/metrics`,
-//! [`http`] serves it. If the refresh loop ever ends on its own (a panic), the daemon stops and
+//! [`http`] holds the routes and [`web`] serves them (the web configuration file, TLS, auth and
+//! the limits that keep hostile clients from stopping a scrape). If the refresh loop ever ends on its own (a panic), the daemon stops and
 //! returns an error so that its supervisor restarts it, rather than serving an ever older
 //! snapshot.
 
@@ -10,11 +11,14 @@ mod flags;
 mod http;
 mod refresh;
 mod store;
+#[cfg(feature = "testing")]
+pub mod web;
+#[cfg(not(feature = "testing"))]
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,20 +35,21 @@ use store::SnapshotStore;
 pub enum DaemonError {
     #[error(transparent)]
     Client(#[from] ClientError),
-    #[error("HTTP server failed: {0}")]
-    Serve(#[from] std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] web::WebError),
     #[error(
         "the refresh loop stopped unexpectedly ({0}); exiting so that a supervisor restarts the exporter"
     )]
     RefreshLoopEnded(String),
 }
 
-/// Runs the exporter on `listener` until `shutdown` completes.
+/// Binds every listen address, then runs the exporter until `shutdown` completes.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
+    // Bound first: an address in use is an error at once, before any read of DynamoDB.
+    let server = web::WebServer::bind(config.web.clone())?;
     let client = client::connect(&config.dynamo).await?;
     let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index)
         .with_read_budget(config.dynamo.max_read_units_per_second);
@@ -65,10 +70,8 @@ pub async fn run(
     let refresher = Refresher::new(table, config.refresh.clone(), store);
     let refresh_task = tokio::spawn(refresher.run(stop.clone()));
     let router = http::router(state);
-    supervise(refresh_task, stop, shutdown, |until| async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(until)
-            .await
+    supervise(refresh_task, stop, shutdown, |until| {
+        server.serve(router, until)
     })
     .await
 }
@@ -83,7 +86,7 @@ async fn supervise<S, F>(
 ) -> Result<(), DaemonError>
 where
     S: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
-    F: Future<Output = std::io::Result<()>>,
+    F: Future<Output = Result<(), web::WebError>>,
 {
     let ended = CancellationToken::new();
     let until = {
@@ -124,7 +127,7 @@ mod tests {
 
     use super::*;
 
-    async fn serve_forever(until: impl Future<Output = ()>) -> std::io::Result<()> {
+    async fn serve_forever(until: impl Future<Output = ()>) -> Result<(), web::WebError> {
         until.await;
         Ok(())
     }

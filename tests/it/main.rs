@@ -18,3 +18,4 @@ mod incremental;
 mod monitor;
 mod replicas;
 mod table_ops;
+mod web;

@@ -1,0 +1,285 @@
+//! Benchmark of the HTTP side under scrape load, as a markdown table: the real daemon holding the
+//! sample migration (80,000 spaces in DynamoDB Local) is scraped on `/metrics` by `wrk` (Debian's
+//! `wrk`: `scripts/install-deps wrk`) from 16 concurrent connections, plain HTTP and then TLS with
+//! basic auth (a cost-10 bcrypt hash, as `htpasswd -B` makes), with `Accept-Encoding: gzip` as
+//! Prometheus sends it; requests per second, p50 and p99 latency, and the daemon's resident memory
+//! before and after each run.
+//!
+//! `cargo bench --bench scrape_load [-- --spaces 80000 --seconds 20]`. Under `cargo test` it runs
+//! a small table for 2 seconds, and skips the load when wrk is not installed.
+
+// The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
+#[allow(dead_code)]
+#[path = "../tests/it/harness/mod.rs"]
+mod harness;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use migration_exporter::model::Timestamp;
+use migration_exporter::table::item;
+use migration_exporter::table::sample;
+use rcgen::{CertificateParams, KeyPair};
+
+const CONNECTIONS: u32 = 16;
+
+fn arg(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+/// Resident and peak resident memory of a process, in MiB.
+fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A wrk duration ("812.00us", "4.85ms", "1.02s") in milliseconds.
+fn millis(s: &str) -> f64 {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (s, 1.0)
+    };
+    num.parse::<f64>().unwrap_or(f64::NAN) * scale
+}
+
+struct Run {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    requests: u64,
+    non_2xx: u64,
+    errors: String,
+}
+
+fn wrk(url: &str, seconds: u64, headers: &[String]) -> Run {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{seconds}s"),
+        "--timeout",
+        "5s",
+        "--latency",
+    ]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd.arg(url).output().expect("run wrk");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "wrk failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let percentile = |p: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(p))
+            .map(millis)
+            .unwrap_or(f64::NAN)
+    };
+    let number = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.trim_end_matches(',').parse::<f64>().ok())
+    };
+    Run {
+        rps: number("Requests/sec:").unwrap_or(0.0),
+        p50: percentile("50%"),
+        p99: percentile("99%"),
+        requests: text
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        non_2xx: number("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64,
+        errors: text
+            .lines()
+            .find(|l| l.contains("Socket errors"))
+            .unwrap_or("")
+            .trim()
+            .to_owned(),
+    }
+}
+
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+}
+
+/// Polls `url` with curl (`extra` arguments) until it answers 200.
+fn wait_200(url: &str, extra: &[&str], within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+            ])
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("curl");
+        if out.stdout == b"200" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} not 200 within {within:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let spaces: u64 = arg("--spaces")
+        .map(|s| s.parse().expect("a number"))
+        .unwrap_or(if benching { 80_000 } else { 2_000 });
+    let seconds: u64 = arg("--seconds")
+        .map(|s| s.parse().expect("a number"))
+        .unwrap_or(if benching { 20 } else { 2 });
+    if !on_path("wrk") {
+        eprintln!("scrape_load: wrk is not installed (scripts/install-deps wrk); skipping");
+        return;
+    }
+
+    let table = harness::new_table("bench-scrape").await;
+    let records = sample::generate(spaces, 7, Timestamp::now());
+    let t = Instant::now();
+    sample::load(&table, records.iter().map(item::encode).collect(), 4)
+        .await
+        .expect("load");
+    eprintln!("{spaces} spaces loaded in {:.1?}", t.elapsed());
+    let endpoint = harness::dynamodb_local().endpoint.clone();
+
+    // TLS material and a web configuration with basic auth, as an operator would write it.
+    let scratch = harness::stack::Scratch::new("bench-scrape");
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    scratch.write("server.pem", &cert.pem());
+    scratch.write("server-key.pem", &key.serialize_pem());
+    let hash = bcrypt::hash("s3cret", 10).unwrap();
+    let web_config = scratch.write(
+        "web.yml",
+        &format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\nbasic_auth_users:\n  prometheus: {hash}\n"
+        ),
+    );
+    let auth = format!(
+        "Authorization: Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("prometheus:s3cret")
+    );
+    let gzip = "Accept-Encoding: gzip".to_owned();
+
+    let mut rows = Vec::new();
+    let web_config = web_config.display().to_string();
+    let cases: [(&str, bool, bool); 4] = [
+        ("plain HTTP, no gzip", false, false),
+        ("plain HTTP", false, false),
+        ("TLS + basic auth, keep-alive", true, false),
+        ("TLS + basic auth, new connection per request", true, true),
+    ];
+    for (name, tls, reconnect) in cases {
+        let mut extra = vec!["--refresh.interval", "30s"];
+        if tls {
+            extra.extend(["--web.config.file", web_config.as_str()]);
+        }
+        let mut exporter = harness::Exporter::start(&endpoint, table.name(), &extra);
+        let scheme = if tls { "https" } else { "http" };
+        let base = format!("{scheme}://{}", exporter.addr);
+        wait_200(
+            &format!("{base}/-/ready"),
+            &["-k", "-u", "prometheus:s3cret"],
+            Duration::from_secs(120),
+        );
+        let (size, _) = {
+            let out = Command::new("curl")
+                .args([
+                    "-sk",
+                    "-u",
+                    "prometheus:s3cret",
+                    "-H",
+                    &gzip,
+                    "-o",
+                    "/dev/null",
+                ])
+                .args(["-w", "%{size_download}"])
+                .arg(format!("{base}/metrics"))
+                .output()
+                .unwrap();
+            (
+                String::from_utf8_lossy(&out.stdout)
+                    .parse::<u64>()
+                    .unwrap_or(0),
+                (),
+            )
+        };
+        let (before, _) = rss_mib(exporter.pid());
+        let mut headers = Vec::new();
+        if !name.ends_with("no gzip") {
+            headers.push(gzip.clone());
+        }
+        if tls {
+            headers.push(auth.clone());
+        }
+        if reconnect {
+            headers.push("Connection: close".to_owned());
+        }
+        let run = wrk(&format!("{base}/metrics"), seconds, &headers);
+        let (after, peak) = rss_mib(exporter.pid());
+        assert_eq!(run.non_2xx, 0, "{name}: non-2xx answers");
+        eprintln!(
+            "{name}: {} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms {}",
+            run.requests, run.rps, run.p50, run.p99, run.errors
+        );
+        let status = exporter.terminate(Duration::from_secs(15));
+        assert!(status.success(), "{status:?}");
+        rows.push((name, size, run, before, after, peak));
+    }
+
+    println!(
+        "\n{spaces} spaces, {CONNECTIONS} connections (wrk -t2), {seconds} s per row, `Accept-Encoding: gzip` unless said:\n"
+    );
+    println!(
+        "| scrape | page KiB sent | requests/s | p50 ms | p99 ms | RSS before MiB | RSS after MiB | peak RSS MiB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, size, run, before, after, peak) in &rows {
+        println!(
+            "| {name} | {:.1} | {:.0} | {:.2} | {:.2} | {before:.1} | {after:.1} | {peak:.1} |",
+            *size as f64 / 1024.0,
+            run.rps,
+            run.p50,
+            run.p99,
+        );
+    }
+}
