@@ -489,6 +489,7 @@ mod tests {
             Published {
                 snapshot: Some(Arc::new(snap)),
                 health,
+                ..Published::default()
             },
             meter,
         );
@@ -540,6 +541,7 @@ mod tests {
             Published {
                 snapshot: Some(Arc::new(snapshot())),
                 health: Health::default(),
+                ..Published::default()
             },
             ReadMeter::default(),
         );
