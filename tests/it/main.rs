@@ -14,4 +14,5 @@ mod exposition;
 mod faults;
 mod incremental;
 mod monitor;
+mod simulation;
 mod table_ops;
