@@ -15,4 +15,5 @@ mod faults;
 mod incremental;
 mod monitor;
 mod simulation;
+mod status_page;
 mod table_ops;
