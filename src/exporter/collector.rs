@@ -600,6 +600,7 @@ mod tests {
             Published {
                 snapshot: Some(Arc::new(snap)),
                 health,
+                ..Published::default()
             },
             meter,
         );
@@ -651,6 +652,7 @@ mod tests {
             Published {
                 snapshot: Some(Arc::new(snapshot())),
                 health: Health::default(),
+                ..Published::default()
             },
             ReadMeter::default(),
         );

@@ -1,17 +1,20 @@
 //! The exporter's routes (axum): `/metrics` (or the configured path) renders the latest
-//! published snapshot without waiting on DynamoDB, `/` is a landing page, `/-/healthy` and
-//! `/-/ready` answer probes.
+//! published snapshot without waiting on DynamoDB, `/` is the status page and `/api/status` its
+//! JSON (both from the same published snapshot), `/-/healthy` and `/-/ready` answer probes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 
 use super::collector::MetricsRenderer;
+use super::status_page::{self, StatusReport};
 use super::store::SnapshotStore;
+use crate::model::Timestamp;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -20,12 +23,15 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<SnapshotStore>,
     pub(crate) telemetry_path: String,
     pub(crate) table: String,
+    /// How often the status page reloads itself.
+    pub(crate) refresh_interval: Duration,
 }
 
 /// The routes.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(landing))
+        .route("/", get(status_page))
+        .route("/api/status", get(status_api))
         .route(&state.telemetry_path, get(metrics))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
@@ -57,33 +63,19 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn landing(State(state): State<AppState>) -> Html<String> {
-    let published = state.store.load();
-    let status = match (&published.snapshot, published.health.last_refresh_ok) {
-        (None, _) => "waiting for the first successful read of the table".to_owned(),
-        (Some(s), ok) => format!(
-            "{} spaces as of {}{}",
-            s.items,
-            s.taken_at.to_iso(),
-            if ok {
-                ""
-            } else {
-                " (the latest refresh failed: this data is stale)"
-            }
-        ),
-    };
-    let path = escape(&state.telemetry_path);
-    Html(format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>migration-exporter</title></head>\n<body>\n<h1>migration-exporter {version}</h1>\n<p>Prometheus exporter for DynamoDB table <code>{table}</code>: {status}.</p>\n<ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body></html>\n",
-        version = env!("CARGO_PKG_VERSION"),
-        table = escape(&state.table),
-        status = escape(&status),
+async fn status_page(State(state): State<AppState>) -> Html<String> {
+    let report = StatusReport::new(&state.store.load(), &state.table, Timestamp::now());
+    Html(status_page::render_html(
+        &report,
+        &state.telemetry_path,
+        state.refresh_interval,
     ))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+async fn status_api(State(state): State<AppState>) -> Json<StatusReport> {
+    Json(StatusReport::new(
+        &state.store.load(),
+        &state.table,
+        Timestamp::now(),
+    ))
 }

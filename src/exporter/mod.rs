@@ -1,15 +1,19 @@
 //! The `migration-exporter` front end: wires the table handle, the refresh loop, the collector
 //! and the HTTP server together, all stopped by one shutdown future. [`flags`] are its flags,
-//! [`refresh`] the loop that keeps the [`store`] fresh, [`collector`] renders `/metrics`,
-//! [`http`] holds the routes and [`web`] serves them (the web configuration file, TLS, auth and
-//! the limits that keep hostile clients from stopping a scrape). If the refresh loop ever ends on its own (a panic), the daemon stops and
+//! [`refresh`] the loop that keeps the [`store`] fresh (with a short [`history`] for rates),
+//! [`collector`] renders `/metrics`, [`status_page`] the status page and `/api/status`, [`http`]
+//! holds the routes and [`web`] serves them (the web configuration file, TLS, auth and the limits
+//! that keep hostile clients from stopping a scrape). If the refresh loop ever ends on its own
+//! (a panic), the daemon stops and
 //! returns an error so that its supervisor restarts it, rather than serving an ever older
 //! snapshot.
 
 mod collector;
 mod flags;
+mod history;
 mod http;
 mod refresh;
+mod status_page;
 mod store;
 #[cfg(feature = "testing")]
 pub mod web;
@@ -65,6 +69,7 @@ pub async fn run(
         store: store.clone(),
         telemetry_path: config.telemetry_path.clone(),
         table: config.dynamo.table.clone(),
+        refresh_interval: config.refresh.interval,
     };
     let stop = CancellationToken::new();
     let refresher = Refresher::new(table, config.refresh.clone(), store);

@@ -1,12 +1,14 @@
 //! The refresh loop: runs the [`Tracker`] every interval (full or incremental as it decides),
-//! publishes each snapshot with the exporter's health, and on failure keeps the last good
-//! snapshot, counts the failure by kind, logs once per failure streak and retries with backoff.
+//! publishes each snapshot with the exporter's health and a short history of recent progress,
+//! and on failure keeps the last good snapshot, counts the failure by kind, logs once per failure
+//! streak and retries with backoff.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::history::{History, Point};
 use super::store::{Health, Published, SnapshotStore};
 use crate::model::Timestamp;
 use crate::state::snapshot::Snapshot;
@@ -43,6 +45,7 @@ impl Refresher {
     pub(crate) async fn run(mut self, shutdown: CancellationToken) {
         let mut health = Health::default();
         let mut snapshot: Option<Arc<Snapshot>> = None;
+        let mut history = History::default();
         let mut failures: u32 = 0;
         loop {
             let kind = self.tracker.next_kind();
@@ -75,6 +78,7 @@ impl Refresher {
                             "full scan found changes the incremental refreshes missed"
                         );
                     }
+                    history.push(Point::of(&fresh));
                     snapshot = Some(Arc::new(fresh));
                     self.interval.saturating_sub(took)
                 }
@@ -92,6 +96,7 @@ impl Refresher {
             self.store.publish(Published {
                 snapshot: snapshot.clone(),
                 health: health.clone(),
+                history: history.clone(),
             });
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}

@@ -1,5 +1,5 @@
 //! What the exporter publishes to its renderers: the last good [`Snapshot`] and the exporter's
-//! own [`Health`], swapped atomically in a [`SnapshotStore`]. The refresh loop is the only writer;
+//! own [`Health`] (and the recent progress [`History`]), swapped atomically in a [`SnapshotStore`]. The refresh loop is the only writer;
 //! the HTTP handlers only read, and never wait for a refresh.
 
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use super::history::History;
 use crate::model::{InvalidReason, Timestamp};
 use crate::state::snapshot::{Snapshot, Transitions};
 use crate::state::tracker::{RefreshKind, RefreshReport};
@@ -63,11 +64,13 @@ impl Health {
     }
 }
 
-/// What renderers see: the last good snapshot (none before the first success) and health.
+/// What renderers see: the last good snapshot (none before the first success), health, and the
+/// recent snapshots' progress (for rates).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Published {
     pub(crate) snapshot: Option<Arc<Snapshot>>,
     pub(crate) health: Health,
+    pub(crate) history: History,
 }
 
 /// Holds the latest [`Published`] state; reads never wait for a refresh.

@@ -7,12 +7,15 @@
 //! Submodules: [`item`] decodes items into [`crate::model`] records, [`index`] checks the status
 //! index, [`error`] classifies failures, [`client`] builds the SDK client from its config,
 //! [`meter`], [`interceptor`] and [`budget`] count and pace reads. The workers' writes and table
-//! creation ([`writes`]) and the generated sample migration ([`sample`]) exist only for tests,
-//! demos and benches, behind the `testing` feature.
+//! creation ([`writes`]), the generated sample migration ([`sample`]) and the simulated worker
+//! fleet that drives those writes ([`fleet`]) exist only for tests, demos and benches, behind the
+//! `testing` feature.
 
 pub(crate) mod budget;
 pub mod client;
 pub mod error;
+#[cfg(feature = "testing")]
+pub mod fleet;
 mod index;
 pub(crate) mod interceptor;
 pub mod item;

@@ -34,7 +34,7 @@ const MIGRATION_AGE: i64 = 48 * HOUR;
 /// How the instances differ in speed: each one's completion rate relative to the average.
 const INSTANCE_SPEED: [f64; INSTANCES as usize] = [0.913, 1.011, 1.030, 0.980, 1.066];
 
-const ERRORS: [&str; 7] = [
+pub(crate) const ERRORS: [&str; 7] = [
     "Connection timeout after 3 retries",
     "Invalid delegation proof",
     "Upload not found in source bucket",
@@ -44,14 +44,14 @@ const ERRORS: [&str; 7] = [
     "Space has no valid storage provider allocation",
 ];
 
-const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+pub(crate) const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const BASE32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// A small xorshift64* generator: enough for sample data, and reproducible from a seed.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         // One splitmix64 step spreads small seeds over the whole state (and avoids zero).
         let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -60,7 +60,7 @@ impl Rng {
         Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
     }
 
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -70,12 +70,12 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform in `[0, n)`; `n` must be positive.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
 
@@ -89,19 +89,19 @@ impl Rng {
     }
 
     /// A standard normal deviate (Box-Muller).
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.unit(); // (0, 1]: keeps ln finite
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
-    fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
+    pub(crate) fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
         (0..n)
             .map(|_| alphabet[self.below(alphabet.len() as u64) as usize] as char)
             .collect()
     }
 
-    fn shuffle<T>(&mut self, v: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
             let j = self.below(i as u64 + 1) as usize;
             v.swap(i, j);
@@ -142,12 +142,18 @@ fn spaces_per_customer(rng: &mut Rng) -> u64 {
 
 /// A skewed upload count averaging about [`MEAN_UPLOADS`].
 fn upload_count(rng: &mut Rng) -> u64 {
-    let mu = MEAN_UPLOADS.ln() - UPLOADS_SIGMA * UPLOADS_SIGMA / 2.0;
+    heavy_tailed_uploads(rng, MEAN_UPLOADS)
+}
+
+/// A log-normal upload count averaging about `mean` (the seed's spread: most spaces are small, a
+/// few very large), at least 1.
+pub(crate) fn heavy_tailed_uploads(rng: &mut Rng, mean: f64) -> u64 {
+    let mu = mean.max(1.0).ln() - UPLOADS_SIGMA * UPLOADS_SIGMA / 2.0;
     let x = (mu + UPLOADS_SIGMA * rng.normal()).exp().round();
     (x as u64).clamp(1, MAX_UPLOADS)
 }
 
-fn cid(rng: &mut Rng) -> String {
+pub(crate) fn cid(rng: &mut Rng) -> String {
     format!("bafkrei{}", rng.chars(BASE32, 52))
 }
 

@@ -48,7 +48,9 @@ pub enum WriteError {
 
 impl ProgressTable {
     /// Records a space as started (seed: `createSpaceProgress`). Resume-safe: when a record
-    /// already exists it is left alone and [`Created::AlreadyExists`] is returned.
+    /// already exists it is left alone and [`Created::AlreadyExists`] is returned. A `pending`
+    /// record (a space queued for a worker, not started yet) is replaced: starting it is what
+    /// makes it in-progress.
     pub async fn create_space_progress(
         &self,
         new: &NewSpace,
@@ -72,8 +74,13 @@ impl ProgressTable {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item::encode(&record)))
-            .condition_expression("attribute_not_exists(#c)")
+            .condition_expression("attribute_not_exists(#c) OR #s = :pending")
             .expression_attribute_names("#c", attr::CUSTOMER)
+            .expression_attribute_names("#s", attr::STATUS)
+            .expression_attribute_values(
+                ":pending",
+                AttributeValue::S(Status::Pending.as_str().into()),
+            )
             .send()
             .await;
         match result {

@@ -229,3 +229,49 @@ async fn reads_page_past_one_megabyte() {
     );
     assert!(meter.capacity_units(ReadOp::Scan) > 0.0);
 }
+
+#[tokio::test]
+async fn starting_a_queued_space_replaces_its_pending_record_and_nothing_else() {
+    let table = crate::harness::new_table("queued").await;
+    let t0 = Timestamp::parse_iso("2025-10-31T14:00:00.000Z").unwrap();
+    let queued = record(
+        "did:mailto:example.com:q",
+        "did:key:z6MkQueued",
+        Status::Pending,
+        "3",
+        t0,
+    );
+    table.put_items(vec![item::encode(&queued)]).await.unwrap();
+    let new = NewSpace {
+        key: queued.key.clone(),
+        total_uploads: 100,
+        instance_id: "3".into(),
+        worker_id: "1".into(),
+    };
+    let t1 = Timestamp::parse_iso("2025-10-31T15:00:00.000Z").unwrap();
+    assert_eq!(
+        table.create_space_progress(&new, t1).await.unwrap(),
+        Created::Inserted
+    );
+    let got = table
+        .get_space_progress(&queued.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.status, got.completed_uploads, got.updated_at),
+        (Status::InProgress, 0, Some(t1))
+    );
+    // Once started, a second start (a resumed worker) leaves it alone.
+    let t2 = Timestamp::parse_iso("2025-10-31T16:00:00.000Z").unwrap();
+    assert_eq!(
+        table.create_space_progress(&new, t2).await.unwrap(),
+        Created::AlreadyExists
+    );
+    let again = table
+        .get_space_progress(&queued.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.updated_at, Some(t1));
+}
