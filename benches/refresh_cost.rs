@@ -14,6 +14,8 @@ mod floor;
 #[allow(dead_code)]
 #[path = "../tests/it/harness/mod.rs"]
 mod harness;
+#[path = "support/memory.rs"]
+mod memory;
 
 use std::time::{Duration, Instant};
 
@@ -43,20 +45,6 @@ fn sizes(flag: &str, default: &str) -> Vec<u64> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().expect("sizes are numbers"))
         .collect()
-}
-
-/// Resident and peak resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -176,7 +164,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         }
         fresh.push(t.elapsed().as_secs_f64());
     }
-    let (rss, hwm) = rss_mib(exporter.pid());
+    let (rss, hwm) = memory::rss_mib(exporter.pid());
     harness::client()
         .delete_table()
         .table_name(table.name())
@@ -200,7 +188,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
 /// Child mode: build the state of `n` generated spaces, print its memory.
 fn state_only(n: u64) {
     let now = Timestamp::now();
-    let (before, _) = rss_mib(std::process::id());
+    let (before, _) = memory::rss_mib(std::process::id());
     let t = Instant::now();
     let mut state = TableState::new();
     let chunk = 10_000;
@@ -218,7 +206,7 @@ fn state_only(n: u64) {
         max_failed_spaces: 50,
     });
     let snapshot = t.elapsed().as_secs_f64();
-    let (rss, hwm) = rss_mib(std::process::id());
+    let (rss, hwm) = memory::rss_mib(std::process::id());
     println!(
         "{n} {} {:.1} {:.1} {:.1} {:.3} {:.4}",
         snap.items,

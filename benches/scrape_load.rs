@@ -12,6 +12,8 @@
 #[allow(dead_code)]
 #[path = "../tests/it/harness/mod.rs"]
 mod harness;
+#[path = "support/memory.rs"]
+mod memory;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -30,20 +32,6 @@ fn arg(flag: &str) -> Option<String> {
         .position(|a| a == flag)
         .and_then(|i| args.get(i + 1))
         .cloned()
-}
-
-/// Resident and peak resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// A wrk duration ("812.00us", "4.85ms", "1.02s") in milliseconds.
@@ -243,7 +231,7 @@ async fn main() {
                 (),
             )
         };
-        let (before, _) = rss_mib(exporter.pid());
+        let (before, _) = memory::rss_mib(exporter.pid());
         let mut headers = Vec::new();
         if !name.ends_with("no gzip") {
             headers.push(gzip.clone());
@@ -255,7 +243,7 @@ async fn main() {
             headers.push("Connection: close".to_owned());
         }
         let run = wrk(&format!("{base}/metrics"), seconds, &headers);
-        let (after, peak) = rss_mib(exporter.pid());
+        let (after, peak) = memory::rss_mib(exporter.pid());
         assert_eq!(run.non_2xx, 0, "{name}: non-2xx answers");
         eprintln!(
             "{name}: {} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms {}",

@@ -13,12 +13,14 @@
 //!   HTTP server, its flags.
 //! - [`monitor`]: the CLI: runner, views, text and JSON rendering, its flags.
 //!
-//! [`flags`] holds the flag groups both front ends share, [`logging`] the log setup. The layers
+//! [`flags`] holds the flag groups both front ends share, [`logging`] the log setup, `format`
+//! the number formatting both front ends print. The layers
 //! below the front ends are public only with the `testing` feature, which tests, examples and
 //! benches enable; so are the workers' writes and the generated sample migration.
 
 pub mod exporter;
 pub mod flags;
+mod format;
 pub mod logging;
 pub mod monitor;
 

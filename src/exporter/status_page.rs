@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::history::Throughput;
 use super::store::Published;
+use crate::format::thousands;
 use crate::model::{Status, Timestamp};
 use crate::state::snapshot::{Snapshot, WorkerStats};
 
@@ -300,19 +301,6 @@ pub(crate) fn escape(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
-    }
-    out
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }

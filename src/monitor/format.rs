@@ -1,22 +1,9 @@
-//! Text formatting shared by the monitor's views: thousands separators, percentages, local
+//! Text formatting of the monitor's views (numbers come from `crate::format`): percentages, local
 //! date-times as the original monitor printed them (`10/31/2025, 3:15:23 PM`), status icons.
 
 use chrono::{DateTime, Local, TimeZone};
 
 use crate::model::{Status, Timestamp};
-
-/// `37088337` -> `37,088,337`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// `part` of `whole` with one decimal, `0.0` when `whole` is zero.
 pub(crate) fn percent(part: u64, whole: u64) -> String {
@@ -94,14 +81,6 @@ pub(crate) fn eta(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_groups_by_three() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(37_088_337), "37,088,337");
-    }
 
     #[test]
     fn percent_has_one_decimal_and_survives_zero() {

@@ -5,10 +5,11 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::format::{eta, local_datetime, percent, status_prefix, thousands};
+use super::format::{eta, local_datetime, percent, status_prefix};
 use super::views::{
     CustomerView, FailedView, InstanceView, Overview, SpaceRow, StatusCounts, StuckView,
 };
+use crate::format::thousands;
 use crate::model::{Status, Timestamp};
 
 const WIDTH: usize = 70;

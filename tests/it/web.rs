@@ -854,7 +854,12 @@ fn certificates_rotate_without_restart_and_a_broken_file_keeps_the_old_config() 
             .ok_or_else(|| format!("{:?}", exporter.log()))
     });
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(exporter.count("web configuration not reloaded"), 1, "{:?}", exporter.log());
+    assert_eq!(
+        exporter.count("web configuration not reloaded"),
+        1,
+        "{:?}",
+        exporter.log()
+    );
     assert!(subject().contains("CN=renewed"));
     // A certificate that does not load keeps the old one too.
     let tmp = pki.dir.write(
