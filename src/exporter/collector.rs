@@ -6,14 +6,15 @@
 //! the table leaves `/metrics` too; nothing here touches DynamoDB.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
-use super::store::{Health, SnapshotStore};
+use super::store::{Health, Published, SnapshotStore};
 use crate::model::{InvalidReason, Status};
 use crate::state::snapshot::Snapshot;
 use crate::state::tracker::{RefreshKind, RefreshSettings};
@@ -448,18 +449,28 @@ impl Collector for MigrationCollector {
     }
 }
 
-/// A registry holding one collector, rendering the text exposition format.
+/// A registry holding one collector, rendering the text exposition format. The page changes only
+/// when the refresh loop publishes (it publishes after every refresh, failed ones included, and
+/// the read meter moves only during refreshes), so the last page is kept with the published state
+/// it was rendered from, and scrapes in between are served from memory without rendering.
 pub(crate) struct MetricsRenderer {
     registry: Registry,
+    store: Arc<SnapshotStore>,
+    cache: Mutex<Option<(Arc<Published>, Bytes)>>,
 }
 
 impl MetricsRenderer {
     pub(crate) fn new(collector: MigrationCollector) -> Self {
+        let store = collector.store.clone();
         let registry = Registry::new();
         registry
             .register(Box::new(collector))
             .expect("a fresh registry accepts one collector");
-        MetricsRenderer { registry }
+        MetricsRenderer {
+            registry,
+            store,
+            cache: Mutex::new(None),
+        }
     }
 
     /// The content type of [`MetricsRenderer::render`]'s output.
@@ -467,13 +478,23 @@ impl MetricsRenderer {
         TextEncoder::new().format_type().to_owned()
     }
 
-    /// The current metrics in the text exposition format.
-    pub(crate) fn render(&self) -> String {
+    /// The current metrics in the text exposition format: rendered once per published state.
+    pub(crate) fn render(&self) -> Bytes {
+        let current = self.store.load();
+        // Concurrent scrapes of a new state wait for one render instead of each rendering it.
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((rendered_from, page)) = cache.as_ref()
+            && Arc::ptr_eq(rendered_from, &current)
+        {
+            return page.clone();
+        }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
-        String::from_utf8_lossy(&out).into_owned()
+        let page = Bytes::from(out);
+        *cache = Some((current, page.clone()));
+        page
     }
 }
 
@@ -483,7 +504,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::exporter::store::{Health, Published};
+    use crate::exporter::store::Health;
     use crate::model::Timestamp;
     use crate::state::snapshot::{
         FailedSpace, Snapshot, StuckSpace, Totals, Transitions, WorkerKey, WorkerStats,
@@ -568,7 +589,33 @@ mod tests {
                 max_failed_spaces: 50,
             },
         );
-        MetricsRenderer::new(collector).render()
+        String::from_utf8(MetricsRenderer::new(collector).render().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_page_is_rendered_once_per_published_state() {
+        let store = Arc::new(SnapshotStore::new());
+        let renderer = MetricsRenderer::new(MigrationCollector::new(
+            store.clone(),
+            Arc::new(ReadMeter::default()),
+            "t",
+            &RefreshSettings::full_only(Duration::from_secs(3600), 1),
+        ));
+        let first = renderer.render();
+        let again = renderer.render();
+        assert_eq!(first.as_ptr(), again.as_ptr(), "served from memory");
+        let mut health = Health::default();
+        health.record_failure(ErrorKind::Throttled);
+        store.publish(Published {
+            health,
+            ..Published::default()
+        });
+        let after = renderer.render();
+        let text = String::from_utf8(after.to_vec()).unwrap();
+        assert!(
+            text.contains("migration_exporter_refresh_errors_total{kind=\"throttled\"} 1"),
+            "a new publish renders anew: {text}"
+        );
     }
 
     #[test]
