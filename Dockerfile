@@ -14,9 +14,11 @@
 # Debian 12 on both sides, so the binaries find the glibc they were linked against.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-# Only what `cargo build` reads: the manifest, the lock file, the library and binaries, and the
-# benches that Cargo.toml declares (cargo refuses a manifest whose declared targets are missing).
+# Only what `cargo build` reads: the manifests, the lock file, the workspace's crates, the
+# binaries, and the benches that Cargo.toml declares (cargo refuses a manifest whose declared
+# targets are missing).
 COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
 COPY src ./src
 COPY benches ./benches
 RUN cargo build --release --locked --bins \

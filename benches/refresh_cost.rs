@@ -17,15 +17,16 @@ mod harness;
 #[path = "support/memory.rs"]
 mod memory;
 
+use migration_testkit::WorkerWrites;
 use std::time::{Duration, Instant};
 
-use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::state::snapshot::FoldContext;
-use migration_exporter::state::spaces::TableState;
-use migration_exporter::state::tracker::{RefreshSettings, Tracker};
-use migration_exporter::table::item;
-use migration_exporter::table::meter::ReadOp;
-use migration_exporter::table::sample;
+use migration_core::model::{Status, Timestamp};
+use migration_core::state::snapshot::FoldContext;
+use migration_core::state::spaces::TableState;
+use migration_core::state::tracker::{RefreshSettings, Tracker};
+use migration_core::table::item;
+use migration_core::table::meter::ReadOp;
+use migration_testkit::sample;
 
 const SEGMENTS: u32 = 8;
 const INTERVAL_SECS: u64 = 5;

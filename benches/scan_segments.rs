@@ -13,11 +13,11 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use migration_exporter::model::Timestamp;
-use migration_exporter::state::tracker::{RefreshSettings, full_scan};
-use migration_exporter::table::item;
-use migration_exporter::table::meter::ReadOp;
-use migration_exporter::table::sample;
+use migration_core::model::Timestamp;
+use migration_core::state::tracker::{RefreshSettings, full_scan};
+use migration_core::table::item;
+use migration_core::table::meter::ReadOp;
+use migration_testkit::sample;
 
 struct Options {
     spaces: usize,

@@ -19,9 +19,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use migration_exporter::model::Timestamp;
-use migration_exporter::table::item;
-use migration_exporter::table::sample;
+use migration_core::model::Timestamp;
+use migration_core::table::item;
+use migration_testkit::sample;
 use rcgen::{CertificateParams, KeyPair};
 
 const CONNECTIONS: u32 = 16;

@@ -1,6 +1,6 @@
 //! The emulator's floor for a full read, which the benches compare the exporter's reads with.
 
-use migration_exporter::table::ProgressTable;
+use migration_core::table::ProgressTable;
 
 /// The emulator's floor for a full read: a parallel `Select=COUNT` Scan over `segments`, paging
 /// to the end of each (the server's own cost, no items returned). Returns the count.

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use migration_exporter::exporter::{self, ExporterFlags};
-use migration_exporter::flags::parse_args;
-use migration_exporter::logging;
+use migration_cli::flags::parse_args;
+use migration_cli::logging;
+use migration_daemon::{self as exporter, ExporterFlags};
 
 fn main() -> ExitCode {
     let config = match parse_args("migration-exporter", ExporterFlags::to_config) {

@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use migration_exporter::flags::parse_args;
-use migration_exporter::logging;
-use migration_exporter::monitor::{self, MonitorFlags, Terminal};
+use migration_cli::flags::parse_args;
+use migration_cli::logging;
+use migration_monitor::{self as monitor, MonitorFlags, Terminal};
 
 fn main() -> ExitCode {
     let config = match parse_args("migration-monitor", MonitorFlags::to_config) {

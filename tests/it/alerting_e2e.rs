@@ -11,12 +11,13 @@
 //! webhook sink and its group_wait/group_interval shortened to seconds. Each rewrite asserts that
 //! the text it replaces is there, so a change to the shipped files cannot silently bypass it.
 
+use migration_testkit::WorkerWrites;
 use std::time::{Duration, Instant};
 
 use crate::harness::stack::{self, Alertmanager, Prometheus, Received, WebhookSink, repo_file};
 use crate::harness::wait_for;
-use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::table::item;
+use migration_core::model::{Status, Timestamp};
+use migration_core::table::item;
 use serde_json::Value;
 
 const JOB: &str = "migration-exporter";

@@ -13,7 +13,7 @@ use crate::harness::run;
 use crate::harness::stack::{
     self, Prometheus, ROOT, Scratch, promql_metric_names, repo_file, template_queries,
 };
-use migration_exporter::model::Timestamp;
+use migration_core::model::Timestamp;
 use serde_json::Value;
 
 const RULES: &str = "alerts/migration.rules.yml";

@@ -3,15 +3,16 @@
 //! included; the next refresh follows changes; failures keep the last snapshot; flags and signals
 //! behave.
 
+use migration_testkit::WorkerWrites;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::{Exporter, Metrics, series_key};
 use aws_sdk_dynamodb::types::AttributeValue;
-use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
-use migration_exporter::table::ProgressTable;
-use migration_exporter::table::item::{self, Item};
+use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::table::ProgressTable;
+use migration_core::table::item::{self, Item};
 
 /// What one item should contribute, worked out by the test itself.
 #[derive(Debug, Clone)]

@@ -5,13 +5,14 @@
 //! `__inputs`, fixed uid, recent schema, unique ids, no overlapping panels, units, descriptions,
 //! `$__rate_interval` in rates); and the provisioning files agree with the deployment.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::harness::stack::{self, Prometheus, ROOT, repo_file, url_encode};
 use crate::harness::wait_for;
-use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::table::item;
+use migration_core::model::{Status, Timestamp};
+use migration_core::table::item;
 use serde_json::{Value, json};
 
 const JOB: &str = "migration-exporter";

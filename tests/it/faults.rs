@@ -3,6 +3,7 @@
 //! ride out short bursts (counted in `migration_exporter_dynamodb_errors_total`); longer ones fail
 //! the refresh, which keeps the last snapshot, counts the error by kind and recovers.
 
+use migration_testkit::WorkerWrites;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::harness::Exporter;
-use migration_exporter::model::{SpaceProgress, Status, Timestamp};
-use migration_exporter::state::tracker::{RefreshSettings, Tracker};
-use migration_exporter::table::{ProgressTable, item};
+use migration_core::model::{SpaceProgress, Status, Timestamp};
+use migration_core::state::tracker::{RefreshSettings, Tracker};
+use migration_core::table::{ProgressTable, item};
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,7 +142,7 @@ impl FaultProxy {
     }
 }
 
-async fn small_table() -> migration_exporter::table::ProgressTable {
+async fn small_table() -> migration_core::table::ProgressTable {
     let table = crate::harness::new_table("faults").await;
     let now = Timestamp::now();
     let records: Vec<SpaceProgress> = (0..50)

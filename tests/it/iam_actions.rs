@@ -3,11 +3,12 @@
 //! logs, where the table layer's interceptor names each call it sends (`dynamodb call
 //! operation=...`), and the set of operations must equal the policy's `dynamodb:` actions.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::table::item;
+use migration_core::model::{Status, Timestamp};
+use migration_core::table::item;
 
 use crate::harness::stack::repo_file;
 use crate::harness::{Exporter, dynamodb_local, monitor, new_table, record};

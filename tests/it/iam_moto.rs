@@ -12,6 +12,7 @@
 //! 403 and an XML body, where AWS answers `AccessDeniedException` in JSON.
 //! Everything listens on loopback; moto is used nowhere else.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -24,9 +25,9 @@ use crate::harness::{Exporter, free_port, monitor_at, wait_for};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
-use migration_exporter::model::{SpaceProgress, Status, Timestamp};
-use migration_exporter::table::ProgressTable;
-use migration_exporter::table::item;
+use migration_core::model::{SpaceProgress, Status, Timestamp};
+use migration_core::table::ProgressTable;
+use migration_core::table::item;
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

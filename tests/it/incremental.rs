@@ -3,6 +3,7 @@
 //! deletions, which only the next full scan sees, and counts as drift). Also: the fallback to
 //! full scans when the status index cannot serve, and the read budget.
 
+use migration_testkit::WorkerWrites;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -10,14 +11,14 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
-use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
-use migration_exporter::state::spaces::{SpaceId, space_id};
-use migration_exporter::state::tracker::RefreshKind;
-use migration_exporter::state::tracker::{RefreshSettings, Tracker};
-use migration_exporter::table::ProgressTable;
-use migration_exporter::table::item;
-use migration_exporter::table::meter::ReadOp;
-use migration_exporter::table::writes::NewSpace;
+use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::state::spaces::{SpaceId, space_id};
+use migration_core::state::tracker::RefreshKind;
+use migration_core::state::tracker::{RefreshSettings, Tracker};
+use migration_core::table::ProgressTable;
+use migration_core::table::item;
+use migration_core::table::meter::ReadOp;
+use migration_testkit::writes::NewSpace;
 
 /// A space of customer `did:mailto:c` on instance 1, worker 1, with `padding` bytes of upload id.
 fn space(i: usize, status: Status, updated: Timestamp, padding: usize) -> SpaceProgress {
@@ -376,7 +377,7 @@ async fn a_read_budget_paces_scans_by_consumed_capacity() {
 
 /// Every (from, to) count of a report, as a map without the zeros.
 fn transitions(
-    report: &migration_exporter::state::tracker::RefreshReport,
+    report: &migration_core::state::tracker::RefreshReport,
 ) -> Vec<(Status, Status, u64)> {
     let mut out = Vec::new();
     for from in Status::ALL {

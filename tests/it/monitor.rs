@@ -3,14 +3,15 @@
 //! over many scan pages, one customer whose spaces span several Query pages, instances spread over
 //! the whole table. Counts equal the truth computed here; golden files pin the text layout.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
-use migration_exporter::table::ProgressTable;
-use migration_exporter::table::item;
+use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::table::ProgressTable;
+use migration_core::table::item;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 

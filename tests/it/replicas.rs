@@ -7,14 +7,15 @@
 //! machine); a doubled total is 100% off and a halved one 50%, so either still fails. The table has a silent worker, stuck spaces, a recent failure and a completion, so the
 //! alert expressions return series rather than agreeing on nothing.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::dashboards::{all_panels, dashboards, substitute};
 use crate::harness::stack::{self, Prometheus, RULE_FILES, bundled_rules};
 use crate::harness::wait_for;
-use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::table::item;
+use migration_core::model::{Status, Timestamp};
+use migration_core::table::item;
 use serde_json::Value;
 
 const JOB: &str = "migration-exporter";

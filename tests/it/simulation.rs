@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use migration_exporter::table::fleet::{Fleet, FleetConfig, Report};
+use migration_testkit::fleet::{Fleet, FleetConfig, Report};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -94,7 +94,7 @@ pub fn local_alertmanager_config(sink: &str) -> String {
 /// Runs the fleet on its own thread and runtime (the test's own waits block).
 fn run_fleet(
     fleet: Fleet,
-    table: migration_exporter::table::ProgressTable,
+    table: migration_core::table::ProgressTable,
     stop: CancellationToken,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -351,7 +351,7 @@ fn a_simulated_fleet_agrees_with_the_exporter_the_monitor_and_the_notifications(
         finished
             .workers
             .iter()
-            .any(|w| w.state == migration_exporter::table::fleet::WorkerState::Dead),
+            .any(|w| w.state == migration_testkit::fleet::WorkerState::Dead),
         "a worker died"
     );
     assert_eq!(finished.stuck, finished.spaces.in_progress, "{finished:#?}");

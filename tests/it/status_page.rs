@@ -5,14 +5,15 @@
 //! in a worker id stay text, no request leaves loopback, and its screenshot is not blank.
 //! `UPDATE_SCREENSHOT=1` also writes the screenshot to docs/status-page.png for the README.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
-use migration_exporter::model::{Status, Timestamp};
-use migration_exporter::table::fleet::{Fleet, FleetConfig};
-use migration_exporter::table::item;
+use migration_core::model::{Status, Timestamp};
+use migration_core::table::item;
+use migration_testkit::fleet::{Fleet, FleetConfig};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 

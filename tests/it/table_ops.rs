@@ -1,12 +1,13 @@
 //! Every table operation round-trips against DynamoDB Local, including reads that span many
 //! 1 MB pages (where the original monitor stopped after the first).
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
-use migration_exporter::table::item;
-use migration_exporter::table::writes::{Created, NewSpace, WriteError};
+use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::table::item;
+use migration_testkit::writes::{Created, NewSpace, WriteError};
 
 /// About 1 KB per item, so a thousand items span more than one 1 MB page.
 fn padding() -> String {
@@ -91,7 +92,7 @@ async fn create_is_resume_safe_and_updates_round_trip() {
     assert!(
         table
             .meter()
-            .capacity_units(migration_exporter::table::meter::ReadOp::Get)
+            .capacity_units(migration_core::table::meter::ReadOp::Get)
             > 0.0
     );
 }
@@ -216,7 +217,7 @@ async fn reads_page_past_one_megabyte() {
     assert_eq!(all_sorted, expected_sorted, "every attribute round-trips");
 
     let meter = table.meter();
-    use migration_exporter::table::meter::ReadOp;
+    use migration_core::table::meter::ReadOp;
     assert!(
         meter.requests(ReadOp::Scan) > 2,
         "scans paged: {}",

@@ -5,6 +5,7 @@
 //! without restart; and hostile clients (half-sent heads, connection floods, oversized requests,
 //! SIGTERM with connections held open) against `web::serve` and the binary.
 
+use migration_testkit::WorkerWrites;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::harness::stack::{Prometheus, Scratch};
 use crate::harness::wait_for;
 use axum::Router;
 use axum::routing::get;
-use migration_exporter::exporter::web::{self, WebServer, WebSettings};
+use exporter_web::{self as web, WebServer, WebSettings};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -885,13 +886,13 @@ fn certificates_rotate_without_restart_and_a_broken_file_keeps_the_old_config() 
 async fn prometheus_scrapes_over_tls_with_client_certificates_and_basic_auth() {
     let pki = Pki::new();
     let table = crate::harness::new_table("web-prom").await;
-    let now = migration_exporter::model::Timestamp::now();
+    let now = migration_core::model::Timestamp::now();
     let items = (0..5)
         .map(|i| {
-            migration_exporter::table::item::encode(&crate::harness::record(
+            migration_core::table::item::encode(&crate::harness::record(
                 "did:mailto:example.com:owner",
                 &format!("did:key:z6MkWeb{i}"),
-                migration_exporter::model::Status::Completed,
+                migration_core::model::Status::Completed,
                 "1",
                 "1",
                 10,

@@ -5,6 +5,7 @@
 
 pub mod stack;
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use migration_exporter::table::ProgressTable;
+use migration_core::table::ProgressTable;
 
 pub const ACCESS_KEY: &str = "test";
 pub const SECRET_KEY: &str = "test";
@@ -121,15 +122,15 @@ pub async fn new_table(prefix: &str) -> ProgressTable {
 pub fn record(
     customer: &str,
     space: &str,
-    status: migration_exporter::model::Status,
+    status: migration_core::model::Status,
     instance: &str,
     worker: &str,
     total: u64,
     completed: u64,
-    updated: migration_exporter::model::Timestamp,
-) -> migration_exporter::model::SpaceProgress {
-    migration_exporter::model::SpaceProgress {
-        key: migration_exporter::model::SpaceKey::new(customer, space),
+    updated: migration_core::model::Timestamp,
+) -> migration_core::model::SpaceProgress {
+    migration_core::model::SpaceProgress {
+        key: migration_core::model::SpaceKey::new(customer, space),
         status,
         total_uploads: total,
         completed_uploads: completed,

@@ -3,6 +3,7 @@
 //! loopback ports with scratch storage, killed on drop; a webhook sink that records what
 //! Alertmanager sends; a table loaded with every status; and a PromQL scan for metric names.
 
+use migration_testkit::WorkerWrites;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use migration_exporter::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
 use serde_json::Value;
 
 use crate::harness::free_port;
@@ -415,7 +416,7 @@ pub async fn exporter_over(
     prefix: &str,
     spaces: &[SpaceProgress],
 ) -> (
-    migration_exporter::table::ProgressTable,
+    migration_core::table::ProgressTable,
     crate::harness::Exporter,
 ) {
     let table = crate::harness::new_table(prefix).await;
@@ -423,7 +424,7 @@ pub async fn exporter_over(
         .put_items(
             spaces
                 .iter()
-                .map(migration_exporter::table::item::encode)
+                .map(migration_core::table::item::encode)
                 .collect(),
         )
         .await

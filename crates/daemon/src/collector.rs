@@ -1,0 +1,717 @@
+//! Renders the published state as Prometheus metrics. Every metric family is declared once in
+//! [`FAMILIES`] (name, help, type, labels); small functions fill values from the snapshot
+//! ([`fill_data`]), the exporter's health ([`fill_health`]), the read meter ([`fill_reads`]) and
+//! the settings the bundled rules depend on ([`fill_settings`]).
+//! Label sets are built fresh from the latest snapshot on each scrape, so a worker that leaves
+//! the table leaves `/metrics` too; nothing here touches DynamoDB.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
+
+use super::store::{Health, Published, SnapshotStore};
+use migration_core::model::{InvalidReason, Status};
+use migration_core::state::snapshot::Snapshot;
+use migration_core::state::tracker::{RefreshKind, RefreshSettings};
+use migration_core::table::ErrorKind;
+use migration_core::table::meter::{ReadMeter, ReadOp};
+
+/// A family's Prometheus type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gauge,
+    Counter,
+}
+
+/// Where a family's values come from, which decides its HELP suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The table, through the snapshot: HELP says which table and how often it is read.
+    Table,
+    /// The exporter itself.
+    Exporter,
+}
+
+/// One metric family, declared once.
+#[derive(Debug)]
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    labels: &'static [&'static str],
+    origin: Origin,
+}
+
+const BY_STATUS: &[&str] = &["status", "instance_id", "worker_id"];
+const BY_WORKER: &[&str] = &["instance_id", "worker_id"];
+
+const fn table(name: &'static str, labels: &'static [&'static str], help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Gauge,
+        labels,
+        origin: Origin::Table,
+    }
+}
+
+const fn own(
+    name: &'static str,
+    kind: Kind,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> Family {
+    Family {
+        name,
+        help,
+        kind,
+        labels,
+        origin: Origin::Exporter,
+    }
+}
+
+/// `{stuck_after}` in a HELP text is replaced by the configured threshold.
+const STUCK_AFTER: &str = "{stuck_after}";
+
+const SPACES: Family = table("migration_spaces", BY_STATUS, "Spaces by migration status.");
+const UPLOADS: Family = table(
+    "migration_uploads",
+    BY_STATUS,
+    "Uploads (sum of totalUploads) of the spaces in each status.",
+);
+const UPLOADS_COMPLETED: Family = table(
+    "migration_uploads_completed",
+    BY_STATUS,
+    "Uploads migrated (sum of completedUploads) of the spaces in each status.",
+);
+const SPACES_STUCK: Family = table(
+    "migration_spaces_stuck",
+    BY_WORKER,
+    "In-progress spaces whose updatedAt was older than {stuck_after} when read.",
+);
+const OLDEST_UPDATE: Family = table(
+    "migration_in_progress_oldest_update_timestamp_seconds",
+    BY_WORKER,
+    "Oldest updatedAt among in-progress spaces, in seconds since the epoch; staleness is time() minus this.",
+);
+const STUCK_SPACE_INFO: Family = table(
+    "migration_stuck_space_info",
+    &["space", "instance_id", "worker_id"],
+    "A stuck space (oldest first, capped by --metrics.max-space-series); the value is its updatedAt in seconds since the epoch.",
+);
+const LAST_UPDATE: Family = table(
+    "migration_worker_last_update_timestamp_seconds",
+    BY_WORKER,
+    "Newest updatedAt among all the worker's spaces, whatever their status, in seconds since the epoch: when it last wrote anything.",
+);
+const FAILED_SPACE_INFO: Family = table(
+    "migration_failed_space_info",
+    &["space", "instance_id", "worker_id"],
+    "A failed space (most recently failed first, capped by --metrics.max-failed-space-series); the value is its updatedAt, when it failed, in seconds since the epoch. Read its error with migration-monitor --failed.",
+);
+const INVALID_SPACES: Family = table(
+    "migration_invalid_spaces",
+    &["reason"],
+    "Spaces whose record has a missing, mistyped or absurd attribute, by reason (a space can have several).",
+);
+const BUILD_INFO: Family = own(
+    "migration_exporter_build_info",
+    Kind::Gauge,
+    &["version"],
+    "The exporter's version; always 1.",
+);
+const LAST_REFRESH_SUCCESS: Family = own(
+    "migration_exporter_last_refresh_success",
+    Kind::Gauge,
+    &[],
+    "Whether the most recent refresh succeeded (1) or failed (0, the previous snapshot is still served).",
+);
+const LAST_SUCCESS_TIMESTAMP: Family = own(
+    "migration_exporter_last_refresh_success_timestamp_seconds",
+    Kind::Gauge,
+    &[],
+    "When the last successful refresh finished, in seconds since the epoch (0 before the first).",
+);
+const REFRESH_DURATION: Family = own(
+    "migration_exporter_refresh_duration_seconds",
+    Kind::Gauge,
+    &["kind"],
+    "How long the last successful refresh of each kind took.",
+);
+const REFRESHES: Family = own(
+    "migration_exporter_refreshes_total",
+    Kind::Counter,
+    &["kind"],
+    "Successful refreshes, by kind.",
+);
+const ITEMS_READ: Family = own(
+    "migration_exporter_items_read_total",
+    Kind::Counter,
+    &["kind"],
+    "Items read from DynamoDB by refreshes, by kind.",
+);
+const READ_CAPACITY: Family = own(
+    "migration_exporter_read_capacity_units_total",
+    Kind::Counter,
+    &["operation"],
+    "DynamoDB read capacity units consumed, as reported by ReturnConsumedCapacity, by operation.",
+);
+const DYNAMODB_ERRORS: Family = own(
+    "migration_exporter_dynamodb_errors_total",
+    Kind::Counter,
+    &["kind"],
+    "DynamoDB attempts answered with a throttling error or a server error, by kind, including those the SDK retried successfully.",
+);
+const REFRESH_ERRORS: Family = own(
+    "migration_exporter_refresh_errors_total",
+    Kind::Counter,
+    &["kind"],
+    "Failed refreshes, by kind of error.",
+);
+const INVALID_ITEMS: Family = own(
+    "migration_exporter_invalid_items_total",
+    Kind::Counter,
+    &["reason"],
+    "Items read that had missing, mistyped or absurd attributes, by reason (an item can have several).",
+);
+const TRANSITIONS: Family = own(
+    "migration_space_transitions_total",
+    Kind::Counter,
+    &["from", "to"],
+    "Status changes of spaces this exporter observed between two reads of a space (first sightings and deletions are none; several changes between two reads count once, from the first status to the last).",
+);
+const STUCK_AFTER_SECONDS: Family = own(
+    "migration_exporter_stuck_after_seconds",
+    Kind::Gauge,
+    &[],
+    "The --stuck-after setting: in-progress spaces not updated for this long are stuck.",
+);
+const REFRESH_INTERVAL_SECONDS: Family = own(
+    "migration_exporter_refresh_interval_seconds",
+    Kind::Gauge,
+    &[],
+    "The --refresh.interval setting: time from the start of one refresh to the start of the next.",
+);
+const FULL_REFRESH_INTERVAL_SECONDS: Family = own(
+    "migration_exporter_full_refresh_interval_seconds",
+    Kind::Gauge,
+    &[],
+    "The --refresh.full-interval setting: time between full scans of the table.",
+);
+const DRIFT_ITEMS: Family = own(
+    "migration_exporter_drift_items_total",
+    Kind::Counter,
+    &[],
+    "Items a full scan found different from the state incremental refreshes kept (missed changes and deletions).",
+);
+
+/// Every family this exporter can expose (checked for duplicates and naming).
+#[cfg(test)]
+const FAMILIES: &[&Family] = &[
+    &SPACES,
+    &UPLOADS,
+    &UPLOADS_COMPLETED,
+    &SPACES_STUCK,
+    &OLDEST_UPDATE,
+    &STUCK_SPACE_INFO,
+    &LAST_UPDATE,
+    &FAILED_SPACE_INFO,
+    &INVALID_SPACES,
+    &BUILD_INFO,
+    &LAST_REFRESH_SUCCESS,
+    &LAST_SUCCESS_TIMESTAMP,
+    &REFRESH_DURATION,
+    &REFRESHES,
+    &ITEMS_READ,
+    &READ_CAPACITY,
+    &DYNAMODB_ERRORS,
+    &REFRESH_ERRORS,
+    &INVALID_ITEMS,
+    &DRIFT_ITEMS,
+    &TRANSITIONS,
+    &STUCK_AFTER_SECONDS,
+    &REFRESH_INTERVAL_SECONDS,
+    &FULL_REFRESH_INTERVAL_SECONDS,
+];
+
+/// A family's samples during one scrape.
+enum Samples {
+    Gauge(GaugeVec),
+    Counter(CounterVec),
+}
+
+/// The families filled during one scrape; only families given a value are exposed.
+struct Scrape<'a> {
+    /// Appended to the HELP of [`Origin::Table`] families.
+    source: &'a str,
+    stuck_after: Option<Duration>,
+    filled: HashMap<&'static str, Samples>,
+}
+
+impl Scrape<'_> {
+    /// Sets (gauge) or adds to (counter) the sample of `family` with `labels`.
+    fn set(&mut self, family: &'static Family, labels: &[&str], value: f64) {
+        let samples = self.filled.entry(family.name).or_insert_with(|| {
+            let mut help = family.help.to_owned();
+            if let Some(d) = self.stuck_after {
+                help = help.replace(STUCK_AFTER, &humantime::format_duration(d).to_string());
+            }
+            if family.origin == Origin::Table {
+                help = format!("{help} {}", self.source);
+            }
+            let opts = Opts::new(family.name, help);
+            match family.kind {
+                Kind::Gauge => Samples::Gauge(
+                    GaugeVec::new(opts, family.labels).expect("declared names are valid"),
+                ),
+                Kind::Counter => Samples::Counter(
+                    CounterVec::new(opts, family.labels).expect("declared names are valid"),
+                ),
+            }
+        });
+        match samples {
+            Samples::Gauge(g) => g.with_label_values(labels).set(value),
+            Samples::Counter(c) => c.with_label_values(labels).inc_by(value),
+        }
+    }
+
+    fn families(self) -> Vec<MetricFamily> {
+        self.filled
+            .into_values()
+            .flat_map(|s| match s {
+                Samples::Gauge(g) => g.collect(),
+                Samples::Counter(c) => c.collect(),
+            })
+            .collect()
+    }
+}
+
+/// The migration's state, from the snapshot.
+fn fill_data(snap: &Snapshot, out: &mut Scrape<'_>) {
+    for (key, stats) in &snap.workers {
+        let (i, w) = (key.instance_id.as_str(), key.worker_id.as_str());
+        for status in Status::ALL {
+            let t = stats.status(status);
+            let l = [status.as_str(), i, w];
+            out.set(&SPACES, &l, t.spaces as f64);
+            out.set(&UPLOADS, &l, t.uploads as f64);
+            out.set(&UPLOADS_COMPLETED, &l, t.completed_uploads as f64);
+        }
+        out.set(&SPACES_STUCK, &[i, w], stats.stuck as f64);
+        if let Some(ts) = stats.oldest_in_progress_update {
+            out.set(&OLDEST_UPDATE, &[i, w], ts.as_secs_f64());
+        }
+        if let Some(ts) = stats.last_update {
+            out.set(&LAST_UPDATE, &[i, w], ts.as_secs_f64());
+        }
+    }
+    for s in &snap.stuck_spaces {
+        let l = [s.space.as_str(), &s.instance_id, &s.worker_id];
+        out.set(&STUCK_SPACE_INFO, &l, s.updated_at.as_secs_f64());
+    }
+    for s in &snap.failed_spaces {
+        let l = [s.space.as_str(), &s.instance_id, &s.worker_id];
+        out.set(&FAILED_SPACE_INFO, &l, s.failed_at.as_secs_f64());
+    }
+    for reason in InvalidReason::ALL {
+        let v = snap.invalid[reason.index()] as f64;
+        out.set(&INVALID_SPACES, &[reason.as_str()], v);
+    }
+}
+
+/// The exporter's own health: build, refresh outcomes and counts.
+fn fill_health(health: &Health, out: &mut Scrape<'_>) {
+    out.set(&BUILD_INFO, &[env!("CARGO_PKG_VERSION")], 1.0);
+    let ok = if health.last_refresh_ok { 1.0 } else { 0.0 };
+    out.set(&LAST_REFRESH_SUCCESS, &[], ok);
+    let last = health.last_success.map_or(0.0, |t| t.as_secs_f64());
+    out.set(&LAST_SUCCESS_TIMESTAMP, &[], last);
+    for kind in RefreshKind::ALL {
+        let k = [kind.as_str()];
+        if let Some(secs) = health.last_duration_seconds[kind.index()] {
+            out.set(&REFRESH_DURATION, &k, secs);
+        }
+        out.set(&REFRESHES, &k, health.refreshes[kind.index()] as f64);
+        out.set(&ITEMS_READ, &k, health.items_read[kind.index()] as f64);
+    }
+    for kind in ErrorKind::ALL {
+        let v = health.errors[kind.index()] as f64;
+        out.set(&REFRESH_ERRORS, &[kind.as_str()], v);
+    }
+    for reason in InvalidReason::ALL {
+        let v = health.invalid_items[reason.index()] as f64;
+        out.set(&INVALID_ITEMS, &[reason.as_str()], v);
+    }
+    out.set(&DRIFT_ITEMS, &[], health.drift_items as f64);
+    for from in Status::ALL {
+        for to in Status::ALL.into_iter().filter(|to| *to != from) {
+            let v = health.transitions.get(from, to) as f64;
+            out.set(&TRANSITIONS, &[from.as_str(), to.as_str()], v);
+        }
+    }
+}
+
+/// The settings the bundled rules depend on, so that thresholds can follow them.
+fn fill_settings(settings: &Settings, out: &mut Scrape<'_>) {
+    out.set(
+        &STUCK_AFTER_SECONDS,
+        &[],
+        settings.stuck_after.as_secs_f64(),
+    );
+    out.set(
+        &REFRESH_INTERVAL_SECONDS,
+        &[],
+        settings.interval.as_secs_f64(),
+    );
+    out.set(
+        &FULL_REFRESH_INTERVAL_SECONDS,
+        &[],
+        settings.full_interval.as_secs_f64(),
+    );
+}
+
+/// The configured durations [`fill_settings`] exposes.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    interval: Duration,
+    full_interval: Duration,
+    stuck_after: Duration,
+}
+
+/// What reading the table cost, from the read meter.
+fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
+    for op in ReadOp::ALL {
+        out.set(&READ_CAPACITY, &[op.as_str()], meter.capacity_units(op));
+    }
+    out.set(&DYNAMODB_ERRORS, &["throttled"], meter.throttled() as f64);
+    out.set(&DYNAMODB_ERRORS, &["server"], meter.server_errors() as f64);
+}
+
+/// Collects the migration and exporter metrics from a [`SnapshotStore`] and a [`ReadMeter`].
+pub(crate) struct MigrationCollector {
+    store: Arc<SnapshotStore>,
+    meter: Arc<ReadMeter>,
+    settings: Settings,
+    /// Appended to data metrics' HELP: where the values come from and how often.
+    source: String,
+}
+
+impl MigrationCollector {
+    pub(crate) fn new(
+        store: Arc<SnapshotStore>,
+        meter: Arc<ReadMeter>,
+        table: &str,
+        refresh: &RefreshSettings,
+    ) -> Self {
+        let source = format!(
+            "From a background read of DynamoDB table {table} every {}.",
+            humantime::format_duration(refresh.interval)
+        );
+        MigrationCollector {
+            store,
+            meter,
+            settings: Settings {
+                interval: refresh.interval,
+                full_interval: refresh.full_interval,
+                stuck_after: refresh.stuck_after,
+            },
+            source,
+        }
+    }
+}
+
+impl Collector for MigrationCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        // Label sets change with the table, so this collector is unchecked, as Prometheus'
+        // Go client calls it: families are described by what `collect` returns.
+        Vec::new()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let state = self.store.load();
+        let mut out = Scrape {
+            source: &self.source,
+            stuck_after: state.snapshot.as_ref().map(|s| s.stuck_after),
+            filled: HashMap::new(),
+        };
+        if let Some(snap) = &state.snapshot {
+            fill_data(snap, &mut out);
+        }
+        fill_health(&state.health, &mut out);
+        fill_reads(&self.meter, &mut out);
+        fill_settings(&self.settings, &mut out);
+        out.families()
+    }
+}
+
+/// A registry holding one collector, rendering the text exposition format. The page changes only
+/// when the refresh loop publishes (it publishes after every refresh, failed ones included, and
+/// the read meter moves only during refreshes), so the last page is kept with the published state
+/// it was rendered from, and scrapes in between are served from memory without rendering.
+pub(crate) struct MetricsRenderer {
+    registry: Registry,
+    store: Arc<SnapshotStore>,
+    cache: Mutex<Option<(Arc<Published>, Bytes)>>,
+}
+
+impl MetricsRenderer {
+    pub(crate) fn new(collector: MigrationCollector) -> Self {
+        let store = collector.store.clone();
+        let registry = Registry::new();
+        registry
+            .register(Box::new(collector))
+            .expect("a fresh registry accepts one collector");
+        MetricsRenderer {
+            registry,
+            store,
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// The content type of [`MetricsRenderer::render`]'s output.
+    pub(crate) fn content_type(&self) -> String {
+        TextEncoder::new().format_type().to_owned()
+    }
+
+    /// The current metrics in the text exposition format: rendered once per published state.
+    pub(crate) fn render(&self) -> Bytes {
+        let current = self.store.load();
+        // Concurrent scrapes of a new state wait for one render instead of each rendering it.
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((rendered_from, page)) = cache.as_ref()
+            && Arc::ptr_eq(rendered_from, &current)
+        {
+            return page.clone();
+        }
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        let page = Bytes::from(out);
+        *cache = Some((current, page.clone()));
+        page
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::Health;
+    use migration_core::model::Timestamp;
+    use migration_core::state::snapshot::{
+        FailedSpace, Snapshot, StuckSpace, Totals, Transitions, WorkerKey, WorkerStats,
+    };
+    use migration_core::table::ErrorKind;
+
+    /// The golden exposition, at the workspace root beside the other golden files.
+    const GOLDEN: &str = "../../tests/golden/metrics.prom";
+
+    fn totals(spaces: u64, uploads: u64, completed_uploads: u64) -> Totals {
+        Totals {
+            spaces,
+            uploads,
+            completed_uploads,
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        let t = |s: &str| Timestamp::parse_iso(s).unwrap();
+        let mut one = WorkerStats::default();
+        one.by_status[Status::Completed.index()] = totals(823, 400_123, 400_123);
+        one.by_status[Status::InProgress.index()] = totals(2, 3_000, 1_234);
+        one.by_status[Status::Pending.index()] = totals(781, 390_000, 0);
+        one.stuck = 1;
+        one.oldest_in_progress_update = Some(t("2025-10-31T13:08:23.000Z"));
+        one.last_update = Some(t("2025-10-31T15:14:58.123Z"));
+        let mut unassigned = WorkerStats::default();
+        unassigned.by_status[Status::Pending.index()] = totals(12, 0, 0);
+        unassigned.by_status[Status::Unknown.index()] = totals(1, 5, 0);
+        let mut failed = WorkerStats::default();
+        failed.by_status[Status::Failed.index()] = totals(1, 2_000, 567);
+        failed.last_update = Some(t("2025-10-31T14:02:11.500Z"));
+        let workers = BTreeMap::from([
+            (key("1", "1"), one),
+            (key("", ""), unassigned),
+            (key("2", "5"), failed),
+        ]);
+        let mut invalid = [0; InvalidReason::ALL.len()];
+        invalid[InvalidReason::UnknownStatus.index()] = 1;
+        Snapshot {
+            taken_at: t("2025-10-31T15:15:00.000Z"),
+            stuck_after: Duration::from_secs(3600),
+            workers,
+            stuck_spaces: vec![StuckSpace {
+                updated_at: t("2025-10-31T13:08:23.000Z"),
+                space: "did:key:z6Mkk".into(),
+                instance_id: "1".into(),
+                worker_id: "1".into(),
+            }],
+            failed_spaces: vec![FailedSpace {
+                failed_at: t("2025-10-31T14:02:11.500Z"),
+                space: "did:key:z6MkFailed".into(),
+                instance_id: "2".into(),
+                worker_id: "5".into(),
+            }],
+            invalid,
+            items: 1_621,
+            invalid_items: 1,
+        }
+    }
+
+    fn key(i: &str, w: &str) -> WorkerKey {
+        WorkerKey {
+            instance_id: i.into(),
+            worker_id: w.into(),
+        }
+    }
+
+    fn render(published: Published, meter: ReadMeter) -> String {
+        let store = Arc::new(SnapshotStore::new());
+        store.publish(published);
+        let collector = MigrationCollector::new(
+            store,
+            Arc::new(meter),
+            "migration-progress",
+            &RefreshSettings {
+                interval: Duration::from_secs(30),
+                full_interval: Duration::from_secs(900),
+                overlap: Duration::from_secs(120),
+                stuck_after: Duration::from_secs(3600),
+                segments: 8,
+                max_stuck_spaces: 50,
+                max_failed_spaces: 50,
+            },
+        );
+        String::from_utf8(MetricsRenderer::new(collector).render().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_page_is_rendered_once_per_published_state() {
+        let store = Arc::new(SnapshotStore::new());
+        let renderer = MetricsRenderer::new(MigrationCollector::new(
+            store.clone(),
+            Arc::new(ReadMeter::default()),
+            "t",
+            &RefreshSettings::full_only(Duration::from_secs(3600), 1),
+        ));
+        let first = renderer.render();
+        let again = renderer.render();
+        assert_eq!(first.as_ptr(), again.as_ptr(), "served from memory");
+        let mut health = Health::default();
+        health.record_failure(ErrorKind::Throttled);
+        store.publish(Published {
+            health,
+            ..Published::default()
+        });
+        let after = renderer.render();
+        let text = String::from_utf8(after.to_vec()).unwrap();
+        assert!(
+            text.contains("migration_exporter_refresh_errors_total{kind=\"throttled\"} 1"),
+            "a new publish renders anew: {text}"
+        );
+    }
+
+    #[test]
+    fn renders_the_golden_exposition() {
+        let snap = snapshot();
+        let mut health = Health::default();
+        let mut report = migration_core::state::tracker::RefreshReport {
+            items: snap.items,
+            invalid: snap.invalid,
+            ..Default::default()
+        };
+        report.drift = 3;
+        let mut transitions = Transitions::default();
+        transitions.count(Status::InProgress, Status::Completed);
+        transitions.count(Status::InProgress, Status::Completed);
+        transitions.count(Status::InProgress, Status::Failed);
+        report.transitions = transitions;
+        health.record_success(
+            RefreshKind::Full,
+            &report,
+            Duration::from_millis(1_250),
+            Timestamp::parse_iso("2025-10-31T15:15:01.250Z").unwrap(),
+        );
+        health.record_failure(ErrorKind::Throttled);
+        let meter = ReadMeter::default();
+        meter.record(ReadOp::Scan, Some(55.5), 1_621);
+        meter.record(ReadOp::Describe, None, 0);
+        let text = render(
+            Published {
+                snapshot: Some(Arc::new(snap)),
+                health,
+                ..Published::default()
+            },
+            meter,
+        );
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text, golden,
+            "rendering changed; rerun with UPDATE_GOLDEN=1 if intended"
+        );
+    }
+
+    #[test]
+    fn every_family_is_declared_once_with_a_valid_name() {
+        let mut names: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FAMILIES.len(), "a family is declared twice");
+        for f in FAMILIES {
+            assert!(
+                f.name.starts_with("migration_")
+                    && f.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{}",
+                f.name
+            );
+            assert_eq!(
+                f.kind == Kind::Counter,
+                f.name.ends_with("_total"),
+                "{}",
+                f.name
+            );
+        }
+    }
+
+    #[test]
+    fn before_the_first_refresh_only_exporter_health_is_shown() {
+        let text = render(Published::default(), ReadMeter::default());
+        assert!(!text.contains("migration_spaces"));
+        assert!(text.contains("migration_exporter_last_refresh_success 0\n"));
+        assert!(text.contains("migration_exporter_last_refresh_success_timestamp_seconds 0\n"));
+        assert!(text.contains("migration_exporter_refresh_errors_total{kind=\"throttled\"} 0\n"));
+    }
+
+    #[test]
+    fn every_status_is_present_for_every_worker_seen() {
+        let text = render(
+            Published {
+                snapshot: Some(Arc::new(snapshot())),
+                health: Health::default(),
+                ..Published::default()
+            },
+            ReadMeter::default(),
+        );
+        for (i, w) in [("1", "1"), ("", ""), ("2", "5")] {
+            for s in Status::ALL {
+                let series = format!(
+                    "migration_spaces{{instance_id=\"{i}\",status=\"{}\",worker_id=\"{w}\"}}",
+                    s.as_str()
+                );
+                assert!(text.contains(&series), "missing {series}");
+            }
+        }
+    }
+}

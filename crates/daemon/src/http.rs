@@ -1,0 +1,81 @@
+//! The exporter's routes (axum): `/metrics` (or the configured path) renders the latest
+//! published snapshot without waiting on DynamoDB, `/` is the status page and `/api/status` its
+//! JSON (both from the same published snapshot), `/-/healthy` and `/-/ready` answer probes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::collector::MetricsRenderer;
+use super::status_page::{self, StatusReport};
+use super::store::SnapshotStore;
+use migration_core::model::Timestamp;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) renderer: Arc<MetricsRenderer>,
+    pub(crate) store: Arc<SnapshotStore>,
+    pub(crate) telemetry_path: String,
+    pub(crate) table: String,
+    /// How often the status page reloads itself.
+    pub(crate) refresh_interval: Duration,
+}
+
+/// The routes.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/api/status", get(status_api))
+        .route(&state.telemetry_path, get(metrics))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.renderer.render();
+    (
+        [(header::CONTENT_TYPE, state.renderer.content_type())],
+        body,
+    )
+        .into_response()
+}
+
+async fn healthy() -> &'static str {
+    "Healthy.\n"
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.store.is_ready() {
+        (StatusCode::OK, "Ready.\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not ready: no successful refresh of the table yet.\n",
+        )
+            .into_response()
+    }
+}
+
+async fn status_page(State(state): State<AppState>) -> Html<String> {
+    let report = StatusReport::new(&state.store.load(), &state.table, Timestamp::now());
+    Html(status_page::render_html(
+        &report,
+        &state.telemetry_path,
+        state.refresh_interval,
+    ))
+}
+
+async fn status_api(State(state): State<AppState>) -> Json<StatusReport> {
+    Json(StatusReport::new(
+        &state.store.load(),
+        &state.table,
+        Timestamp::now(),
+    ))
+}

@@ -1,0 +1,14 @@
+//! migration-testkit: what only tests, benches, examples and demos use; a dev-dependency of the
+//! workspace, never a dependency of a shipped binary (a test reads `cargo metadata` to keep it so).
+//!
+//! - [`writes`]: the workers' writes (the seed's `createSpaceProgress`, `updateSpaceProgress`,
+//!   `markSpaceCompleted`, `markSpaceFailed`), batch loading and table creation, as the
+//!   [`WorkerWrites`] trait on the read path's table handle.
+//! - [`sample`]: the generated sample migration and its loader.
+//! - [`fleet`]: the simulated worker fleet that drives those writes (the `simulate` example).
+
+pub mod fleet;
+pub mod sample;
+pub mod writes;
+
+pub use writes::{Created, NewSpace, WorkerWrites, WriteError};

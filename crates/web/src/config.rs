@@ -1,0 +1,320 @@
+//! The web configuration file of Prometheus exporters (exporter-toolkit's `web-configuration.md`):
+//! the YAML as written (unknown keys refused), its checks, and [`LoadedConfig`], what the server
+//! runs with. Every error is one line naming the key. Relative paths are read from the file's
+//! directory, as the toolkit does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+pub(crate) use crate::error::ConfigError;
+use crate::tls::{self, TlsFile};
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    tls_server_config: Option<TlsFile>,
+    #[serde(default)]
+    http_server_config: Option<HttpFile>,
+    #[serde(default)]
+    rate_limit: Option<RateLimitFile>,
+    #[serde(default)]
+    basic_auth_users: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    #[serde(default)]
+    http2: Option<bool>,
+    #[serde(default)]
+    headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitFile {
+    #[serde(default)]
+    interval: Option<serde_norway::Value>,
+    #[serde(default)]
+    burst: Option<i64>,
+}
+
+/// The token bucket of `rate_limit`: one request every `interval`, bursts of `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateLimit {
+    pub interval: Duration,
+    pub burst: u32,
+}
+
+/// A web configuration ready to serve with.
+#[derive(Clone)]
+pub(crate) struct LoadedConfig {
+    /// `None`: plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// user -> bcrypt hash; empty: no basic auth.
+    pub users: Arc<BTreeMap<String, String>>,
+    pub headers: Arc<Vec<(HeaderName, HeaderValue)>>,
+    pub rate_limit: Option<RateLimit>,
+    pub http2: bool,
+    /// The bytes of the file and of every file it names, to notice changes.
+    pub fingerprint: Vec<u8>,
+}
+
+impl std::fmt::Debug for LoadedConfig {
+    // Password hashes and file contents stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedConfig")
+            .field("tls", &self.tls.is_some())
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("headers", &self.headers)
+            .field("rate_limit", &self.rate_limit)
+            .field("http2", &self.http2)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The response headers the toolkit lets a file set, with their allowed values (empty: any).
+const ALLOWED_HEADERS: &[(&str, &[&str])] = &[
+    ("Strict-Transport-Security", &[]),
+    ("X-Content-Type-Options", &["nosniff"]),
+    ("X-Frame-Options", &["deny", "sameorigin"]),
+    ("X-XSS-Protection", &[]),
+    ("Content-Security-Policy", &[]),
+];
+
+/// Reads and checks the file at `path` and everything it names.
+pub(crate) fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let text = std::fs::read(path)
+        .map_err(|e| ConfigError::new("web.config.file", format!("cannot read: {e}")))?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    parse(&text, &dir)
+}
+
+/// Parses and checks a file's `text`, reading named files relative to `dir`.
+pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError> {
+    let file: FileConfig = if text.iter().all(u8::is_ascii_whitespace) {
+        FileConfig::default()
+    } else {
+        serde_norway::from_slice::<Option<FileConfig>>(text)
+            .map_err(yaml_error)?
+            .unwrap_or_default()
+    };
+    let mut fingerprint = text.to_vec();
+
+    let users = file.basic_auth_users.unwrap_or_default();
+    for (user, hash) in &users {
+        if let Err(e) = hash.parse::<bcrypt::HashParts>() {
+            return Err(ConfigError::new(
+                format!("basic_auth_users.{user}"),
+                format!(
+                    "not a bcrypt hash ({e}); make one with htpasswd -nBC 10 \"\" | tr -d ':\\n'"
+                ),
+            ));
+        }
+    }
+
+    let http = file.http_server_config.unwrap_or_default();
+    let mut headers = Vec::new();
+    for (name, value) in http.headers.unwrap_or_default() {
+        let key = format!("http_server_config.headers.{name}");
+        let Some((_, allowed)) = ALLOWED_HEADERS.iter().find(|(n, _)| *n == name) else {
+            return Err(ConfigError::new(
+                key,
+                format!(
+                    "HTTP header {name:?} can not be configured (allowed: {})",
+                    ALLOWED_HEADERS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        if !allowed.is_empty() && !allowed.contains(&value.as_str()) {
+            return Err(ConfigError::new(
+                key,
+                format!("expected one of {allowed:?}, got {value:?}"),
+            ));
+        }
+        if value.is_empty() {
+            continue;
+        }
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| ConfigError::new(&key, "not a valid header value"))?;
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| ConfigError::new(&key, "not a valid header name"))?;
+        headers.push((name, value));
+    }
+
+    let rate_limit = match file.rate_limit {
+        None => None,
+        Some(r) => {
+            let interval = match &r.interval {
+                None => Duration::ZERO,
+                Some(v) => {
+                    go_duration_value(v).map_err(|e| ConfigError::new("rate_limit.interval", e))?
+                }
+            };
+            let burst = r.burst.unwrap_or(0);
+            let burst = u32::try_from(burst).map_err(|_| {
+                ConfigError::new("rate_limit.burst", "expected a whole number from 0")
+            })?;
+            (!interval.is_zero()).then_some(RateLimit { interval, burst })
+        }
+    };
+
+    let tls = match file.tls_server_config {
+        Some(t) if t.is_enabled() => {
+            let built = tls::build(&t, dir, http.http2.unwrap_or(true))?;
+            fingerprint.extend_from_slice(&built.file_bytes);
+            Some(Arc::new(built.config))
+        }
+        Some(t) => {
+            t.check_without_tls()?;
+            None
+        }
+        None => None,
+    };
+
+    Ok(LoadedConfig {
+        tls,
+        users: Arc::new(users),
+        headers: Arc::new(headers),
+        rate_limit,
+        http2: http.http2.unwrap_or(true),
+        fingerprint,
+    })
+}
+
+/// A YAML error as `path: message`, one line.
+fn yaml_error(e: serde_norway::Error) -> ConfigError {
+    let msg = e.to_string();
+    // serde_norway prefixes nested errors with their path ("tls_server_config: unknown field ...").
+    match msg.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') && !path.is_empty() && path != "invalid type" => {
+            ConfigError::new(path, rest)
+        }
+        _ => ConfigError::new("web.config.file", msg),
+    }
+}
+
+/// A Go duration as YAML holds it: a string like "1s", "1m30s", "1.5s", "250ms" (or an integer
+/// of nanoseconds, as Go's YAML decoder takes).
+fn go_duration_value(v: &serde_norway::Value) -> Result<Duration, String> {
+    match v {
+        serde_norway::Value::String(s) => parse_go_duration(s),
+        serde_norway::Value::Number(n) => n
+            .as_u64()
+            .map(Duration::from_nanos)
+            .ok_or_else(|| "expected a duration like 1s".to_owned()),
+        serde_norway::Value::Null => Ok(Duration::ZERO),
+        _ => Err("expected a duration like 1s".to_owned()),
+    }
+}
+
+/// Go's `time.ParseDuration` for non-negative values.
+pub(crate) fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?}: expected a Go duration like 1s, 500ms or 1m30s");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    if rest.is_empty() || rest.starts_with('-') {
+        return Err(bad());
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (num, after) = rest.split_at(num_end);
+        let value: f64 = num.parse().map_err(|_| bad())?;
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_end);
+        let nanos = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += value * nanos;
+        rest = next;
+    }
+    Ok(Duration::from_nanos(total as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<LoadedConfig, ConfigError> {
+        parse(s.as_bytes(), Path::new("."))
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_go_duration("1").is_err());
+        assert!(parse_go_duration("soon").is_err());
+        assert!(parse_go_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn empty_file_is_plain_http() {
+        let c = parse_str("").unwrap();
+        assert!(c.tls.is_none() && c.users.is_empty() && c.rate_limit.is_none());
+        let c = parse_str("---\n").unwrap();
+        assert!(c.tls.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse_str("basic_auth_user:\n  a: b\n").unwrap_err();
+        assert!(e.to_string().contains("basic_auth_user"), "{e}");
+        let e = parse_str("http_server_config:\n  http3: true\n").unwrap_err();
+        assert!(e.to_string().contains("http3"), "{e}");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn headers_and_users_are_checked() {
+        let e =
+            parse_str("http_server_config:\n  headers:\n    X-Frame-Options: allow\n").unwrap_err();
+        assert_eq!(e.key, "http_server_config.headers.X-Frame-Options");
+        let e = parse_str("http_server_config:\n  headers:\n    Server: x\n").unwrap_err();
+        assert_eq!(e.key, "http_server_config.headers.Server");
+        let e = parse_str("basic_auth_users:\n  alice: secret\n").unwrap_err();
+        assert_eq!(e.key, "basic_auth_users.alice");
+        let c = parse_str(
+            "http_server_config:\n  headers:\n    X-Frame-Options: deny\nrate_limit:\n  interval: 1s\n  burst: 5\n",
+        )
+        .unwrap();
+        assert_eq!(c.headers.len(), 1);
+        assert_eq!(
+            c.rate_limit,
+            Some(RateLimit {
+                interval: Duration::from_secs(1),
+                burst: 5
+            })
+        );
+    }
+}
