@@ -17,6 +17,7 @@ mod iam_moto;
 mod incremental;
 mod monitor;
 mod replicas;
+mod report;
 mod simulation;
 mod status_page;
 mod table_ops;

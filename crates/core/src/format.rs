@@ -1,5 +1,6 @@
-//! Numbers written for people, the same on the monitor's text views and the exporter's status
-//! page: `37,088,337`, as the original monitor's `toLocaleString()` printed them.
+//! Numbers and durations written for people, the same on the monitor's text views and the
+//! exporter's status page: `37,088,337`, as the original monitor's `toLocaleString()` printed
+//! them, and `12m 5s`.
 
 /// `37088337` -> `37,088,337`.
 pub fn thousands(n: u64) -> String {
@@ -14,6 +15,17 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A duration for people, in its two largest units: `45s`, `12m 5s`, `3h 20m`, `2d 4h`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,5 +36,14 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(37_088_337), "37,088,337");
+    }
+
+    #[test]
+    fn durations_read_in_their_two_largest_units() {
+        assert_eq!(duration(59.4), "59s");
+        assert_eq!(duration(725.0), "12m 5s");
+        assert_eq!(duration(12_000.0), "3h 20m");
+        assert_eq!(duration(187_200.0), "2d 4h");
+        assert_eq!(duration(-3.0), "0s");
     }
 }

@@ -14,5 +14,6 @@
 
 pub mod format;
 pub mod model;
+pub mod report;
 pub mod state;
 pub mod table;

@@ -13,7 +13,7 @@ mod flags;
 
 mod http;
 mod refresh;
-mod status_page;
+pub mod status_page;
 mod store;
 
 use std::sync::Arc;

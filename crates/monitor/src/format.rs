@@ -65,19 +65,6 @@ pub(crate) fn minutes(ms: i64) -> i64 {
     ms.max(0) / 60_000
 }
 
-/// A rough human duration for ETAs: `3d 4h`, `5h 12m`, `7m`.
-pub(crate) fn eta(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    let (d, h, m) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else {
-        format!("{}m", m.max(1))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,12 +93,5 @@ mod tests {
         assert_eq!(status_prefix(Status::Failed, true), "\x1b[31m✗\x1b[0m ");
         assert_eq!(status_prefix(Status::Pending, true), "⏸️  ");
         assert_eq!(status_prefix(Status::InProgress, false), "⏳ ");
-    }
-
-    #[test]
-    fn eta_picks_two_units() {
-        assert_eq!(eta(3.0 * 86_400.0 + 4.0 * 3_600.0), "3d 4h");
-        assert_eq!(eta(5.0 * 3_600.0 + 12.0 * 60.0), "5h 12m");
-        assert_eq!(eta(10.0), "1m");
     }
 }

@@ -18,20 +18,34 @@ use serde::Serialize;
 
 use flags::View;
 pub use flags::{MonitorConfig, MonitorFlags};
-use views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView, Throughput};
+use views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
 
 use migration_core::model::{SpaceKey, Timestamp};
+use migration_core::report::Report;
+use migration_core::state::history::{History, Point};
+use migration_core::state::snapshot::Snapshot;
 use migration_core::state::tracker::{RefreshSettings, full_scan};
 use migration_core::table::client::{self, ClientError};
 use migration_core::table::{ErrorKind, ProgressTable, TableError};
 
 /// The overview of a snapshot as the monitor prints it, for examples and demos.
-pub fn overview_text(snapshot: &migration_core::state::snapshot::Snapshot) -> String {
+pub fn overview_text(snapshot: &Snapshot) -> String {
     let opts = text::TextOptions {
         limit: 20,
         color: false,
     };
-    text::overview(&Overview::from_snapshot(snapshot), opts)
+    let report = Report::new(snapshot, &History::default(), Timestamp::now());
+    text::overview(&Overview::of(&report), opts)
+}
+
+/// The overview of a report as `migration-monitor --json` prints it.
+pub fn overview_json(report: &Report) -> serde_json::Value {
+    serde_json::to_value(Overview::of(report)).unwrap_or_default()
+}
+
+/// One instance of a report as `migration-monitor --instance ID --json` prints it.
+pub fn instance_json(report: &Report, instance_id: &str) -> serde_json::Value {
+    serde_json::to_value(InstanceView::of(report, instance_id)).unwrap_or_default()
 }
 
 /// How the monitor failed; each is one line for the operator.
@@ -160,16 +174,22 @@ impl Terminal {
     }
 }
 
-async fn fetch(table: &ProgressTable, cfg: &MonitorConfig) -> Result<Shown, MonitorError> {
+/// Reads what the view needs; the overview and instance views also add their snapshot to
+/// `history`, over which the report computes the rate (`--watch`).
+async fn fetch(
+    table: &ProgressTable,
+    cfg: &MonitorConfig,
+    history: &mut History,
+) -> Result<Shown, MonitorError> {
     let settings = RefreshSettings::full_only(cfg.stuck_after, cfg.segments);
+    let mut report = async || -> Result<Report, MonitorError> {
+        let snapshot = full_scan(table, &settings).await?;
+        history.push(Point::of(&snapshot));
+        Ok(Report::new(&snapshot, history, Timestamp::now()))
+    };
     Ok(match &cfg.view {
-        View::Overview => {
-            Shown::Overview(Overview::from_snapshot(&full_scan(table, &settings).await?))
-        }
-        View::Instance(id) => Shown::Instance(InstanceView::from_snapshot(
-            &full_scan(table, &settings).await?,
-            id,
-        )),
+        View::Overview => Shown::Overview(Overview::of(&report().await?)),
+        View::Instance(id) => Shown::Instance(InstanceView::of(&report().await?, id)),
         View::Customer(c) => {
             Shown::Customer(CustomerView::new(c, &table.get_customer_spaces(c).await?))
         }
@@ -223,9 +243,10 @@ async fn show(
         color: term.color,
     };
     let mut shutdown = pin!(shutdown);
+    let mut history = History::default();
     let Some(interval) = cfg.watch else {
         let shown = tokio::select! {
-            shown = fetch(table, cfg) => shown?,
+            shown = fetch(table, cfg, &mut history) => shown?,
             () = &mut shutdown => return Err(MonitorError::Interrupted),
         };
         let body = if cfg.json {
@@ -236,33 +257,12 @@ async fn show(
         out.write_all(body.as_bytes())?;
         return Ok(());
     };
-    let mut previous: Option<Overview> = None;
     loop {
         let result = tokio::select! {
-            r = fetch(table, cfg) => r,
+            r = fetch(table, cfg, &mut history) => r,
             () = &mut shutdown => return Ok(()),
         };
-        let footer = format!(
-            "\nLast updated: {}. Refreshing every {}. Press Ctrl+C to stop.\n",
-            format::local_datetime(Timestamp::now()),
-            humantime::format_duration(interval)
-        );
-        let body = match result {
-            Ok(mut shown) => {
-                if let Shown::Overview(v) = &mut shown {
-                    v.throughput = previous.as_ref().and_then(|p| Throughput::between(p, v));
-                    previous = Some(v.clone());
-                }
-                if cfg.json {
-                    shown.json(false) + "\n"
-                } else {
-                    shown.text(opts) + &footer
-                }
-            }
-            // A transient failure does not end a watch: say so and try again next interval.
-            Err(e) if cfg.json => format!("{}\n", serde_json::json!({ "error": e.to_string() })),
-            Err(e) => format!("Refresh failed: {e}\n{footer}"),
-        };
+        let body = watch_body(result, cfg, opts, interval);
         if term.interactive && !cfg.json {
             // Clear the screen and home the cursor: redraw in place.
             out.write_all(b"\x1b[2J\x1b[H")?;
@@ -273,6 +273,27 @@ async fn show(
             () = tokio::time::sleep(interval) => {}
             () = &mut shutdown => return Ok(()),
         }
+    }
+}
+
+/// What one `--watch` refresh prints. A transient failure does not end a watch: it says so
+/// and tries again next interval.
+fn watch_body(
+    result: Result<Shown, MonitorError>,
+    cfg: &MonitorConfig,
+    opts: text::TextOptions,
+    interval: std::time::Duration,
+) -> String {
+    let footer = format!(
+        "\nLast updated: {}. Refreshing every {}. Press Ctrl+C to stop.\n",
+        format::local_datetime(Timestamp::now()),
+        humantime::format_duration(interval)
+    );
+    match result {
+        Ok(shown) if cfg.json => shown.json(false) + "\n",
+        Ok(shown) => shown.text(opts) + &footer,
+        Err(e) if cfg.json => format!("{}\n", serde_json::json!({ "error": e.to_string() })),
+        Err(e) => format!("Refresh failed: {e}\n{footer}"),
     }
 }
 

@@ -3,14 +3,12 @@
 //! lists stop at a limit with "... and N more".
 
 use std::fmt::Write;
-use std::time::Duration;
 
-use super::format::{eta, local_datetime, percent, status_prefix};
-use super::views::{
-    CustomerView, FailedView, InstanceView, Overview, SpaceRow, StatusCounts, StuckView,
-};
-use migration_core::format::thousands;
+use super::format::{local_datetime, percent, status_prefix};
+use super::views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
+use migration_core::format::{duration, thousands};
 use migration_core::model::{Status, Timestamp};
+use migration_core::report::StatusCounts;
 
 const WIDTH: usize = 70;
 
@@ -127,11 +125,7 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
         );
     }
     if let Some(t) = &v.throughput {
-        let _ = writeln!(
-            out,
-            "\nThroughput (last {}):",
-            humantime::format_duration(Duration::from_secs(t.window_seconds.round() as u64))
-        );
+        let _ = writeln!(out, "\nThroughput (last {}):", duration(t.window_seconds));
         let _ = writeln!(
             out,
             "  Uploads: {}/min",
@@ -147,7 +141,7 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
                 let _ = writeln!(
                     out,
                     "  ETA: {} ({} uploads remaining)",
-                    eta(s),
+                    duration(s),
                     thousands(t.uploads_remaining)
                 );
             }

@@ -1,6 +1,7 @@
-//! The monitor's views as data: built from a [`Snapshot`] (overview, instance) or from records
-//! (customer, space, failed, stuck), serialisable as stable JSON, and rendered as text by
-//! the text layout. Pure code: no I/O.
+//! The monitor's views as data: the overview and instance views select their figures from the
+//! read path's [`Report`] (the same figures the exporter's status page shows); the customer,
+//! space, failed and stuck views are built from records. Serialisable as stable JSON, rendered
+//! as text by the text layout. Pure code: no I/O.
 
 use std::time::Duration;
 
@@ -8,63 +9,7 @@ use serde::Serialize;
 
 use super::format;
 use migration_core::model::{SpaceProgress, Status, Timestamp};
-use migration_core::state::snapshot::{Snapshot, Totals};
-
-/// Spaces by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct StatusCounts {
-    pub total: u64,
-    pub completed: u64,
-    pub in_progress: u64,
-    pub pending: u64,
-    pub failed: u64,
-    /// Missing or unrecognised status.
-    pub unknown: u64,
-}
-
-impl StatusCounts {
-    fn add(&mut self, status: Status, n: u64) {
-        self.total += n;
-        match status {
-            Status::Completed => self.completed += n,
-            Status::InProgress => self.in_progress += n,
-            Status::Pending => self.pending += n,
-            Status::Failed => self.failed += n,
-            Status::Unknown => self.unknown += n,
-        }
-    }
-
-    fn from_totals(by_status: &[Totals]) -> Self {
-        let mut c = StatusCounts::default();
-        for (status, t) in Status::ALL.iter().zip(by_status) {
-            c.add(*status, t.spaces);
-        }
-        c
-    }
-
-    /// Counts of a list of records.
-    pub fn of<'a>(records: impl IntoIterator<Item = &'a SpaceProgress>) -> Self {
-        let mut c = StatusCounts::default();
-        for r in records {
-            c.add(r.status, 1);
-        }
-        c
-    }
-}
-
-/// A part of a whole (spaces or uploads).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Progress {
-    pub completed: u64,
-    pub total: u64,
-}
-
-fn uploads_of(by_status: &[Totals]) -> Progress {
-    Progress {
-        total: by_status.iter().map(|t| t.uploads).sum(),
-        completed: by_status.iter().map(|t| t.completed_uploads).sum(),
-    }
-}
+use migration_core::report::{Progress, Report, StatusCounts, Throughput};
 
 /// One instance's line in the overview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,103 +19,39 @@ pub struct InstanceSummary {
     pub uploads: Progress,
 }
 
-/// Rates between two refreshes, and what they predict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Throughput {
-    pub window_seconds: f64,
-    pub uploads_per_minute: f64,
-    pub spaces_per_hour: f64,
-    pub uploads_remaining: u64,
-    /// Seconds until the remaining uploads are done at this rate; none while nothing moves.
-    pub eta_seconds: Option<f64>,
-}
-
-impl Throughput {
-    /// The rate from `before` to `after`; `None` when no time passed.
-    pub fn between(before: &Overview, after: &Overview) -> Option<Throughput> {
-        let window_ms = after.taken_at_ms - before.taken_at_ms;
-        if window_ms <= 0 {
-            return None;
-        }
-        let minutes = window_ms as f64 / 60_000.0;
-        let uploads = after
-            .uploads
-            .completed
-            .saturating_sub(before.uploads.completed) as f64;
-        let spaces = after
-            .spaces
-            .completed
-            .saturating_sub(before.spaces.completed) as f64;
-        let uploads_per_minute = uploads / minutes;
-        let uploads_remaining = after.uploads.total.saturating_sub(after.uploads.completed);
-        Some(Throughput {
-            window_seconds: window_ms as f64 / 1000.0,
-            uploads_per_minute,
-            spaces_per_hour: spaces / minutes * 60.0,
-            uploads_remaining,
-            eta_seconds: (uploads_per_minute > 0.0)
-                .then(|| uploads_remaining as f64 / uploads_per_minute * 60.0),
-        })
-    }
-}
-
 /// The default view: the whole table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overview {
     /// When the read started (ISO 8601).
     pub taken_at: String,
-    #[serde(skip)]
-    pub taken_at_ms: i64,
     pub spaces: StatusCounts,
     pub uploads: Progress,
     pub stuck: u64,
     pub invalid_items: u64,
     pub instances: Vec<InstanceSummary>,
-    /// Since the previous refresh (watch mode), once known.
+    /// Over the recent refreshes (watch mode), once there are two.
     pub throughput: Option<Throughput>,
 }
 
-/// Sorts ids numerically where they are numbers, then as text (`2` before `10`).
-fn id_order(id: &str) -> (u64, String) {
-    (id.parse().unwrap_or(u64::MAX), id.to_owned())
-}
-
 impl Overview {
-    pub fn from_snapshot(snap: &Snapshot) -> Overview {
-        let by_status = snap.by_status();
-        let mut instances: Vec<InstanceSummary> = Vec::new();
-        for (key, stats) in &snap.workers {
-            let idx = match instances
-                .iter()
-                .position(|i| i.instance_id == key.instance_id)
-            {
-                Some(i) => i,
-                None => {
-                    instances.push(InstanceSummary {
-                        instance_id: key.instance_id.clone(),
-                        spaces: Progress::default(),
-                        uploads: Progress::default(),
-                    });
-                    instances.len() - 1
-                }
-            };
-            let all = stats.all();
-            let i = &mut instances[idx];
-            i.spaces.total += all.spaces;
-            i.spaces.completed += stats.status(Status::Completed).spaces;
-            i.uploads.total += all.uploads;
-            i.uploads.completed += all.completed_uploads;
-        }
-        instances.sort_by_key(|i| id_order(&i.instance_id));
+    /// The overview's figures, as the report has them.
+    pub fn of(report: &Report) -> Overview {
         Overview {
-            taken_at: snap.taken_at.to_iso(),
-            taken_at_ms: snap.taken_at.as_millis(),
-            spaces: StatusCounts::from_totals(&by_status),
-            uploads: uploads_of(&by_status),
-            stuck: snap.stuck_total(),
-            invalid_items: snap.invalid_items,
-            instances,
-            throughput: None,
+            taken_at: report.taken_at.to_iso(),
+            spaces: report.spaces,
+            uploads: report.uploads,
+            stuck: report.stuck,
+            invalid_items: report.invalid_items,
+            instances: report
+                .instances
+                .iter()
+                .map(|i| InstanceSummary {
+                    instance_id: i.instance_id.clone(),
+                    spaces: i.spaces_progress,
+                    uploads: i.uploads,
+                })
+                .collect(),
+            throughput: report.throughput.clone(),
         }
     }
 }
@@ -196,41 +77,24 @@ pub struct InstanceView {
 }
 
 impl InstanceView {
-    pub fn from_snapshot(snap: &Snapshot, instance_id: &str) -> InstanceView {
-        let mut workers: Vec<WorkerSummary> = snap
-            .workers
-            .iter()
-            .filter(|(k, _)| k.instance_id == instance_id)
-            .map(|(k, stats)| WorkerSummary {
-                worker_id: k.worker_id.clone(),
-                spaces: StatusCounts::from_totals(&stats.by_status),
-                uploads: uploads_of(&stats.by_status),
-                stuck: stats.stuck,
-            })
-            .collect();
-        workers.sort_by_key(|w| id_order(&w.worker_id));
-        let mut spaces = StatusCounts::default();
-        let mut uploads = Progress::default();
-        for w in &workers {
-            for (status, n) in [
-                (Status::Completed, w.spaces.completed),
-                (Status::InProgress, w.spaces.in_progress),
-                (Status::Pending, w.spaces.pending),
-                (Status::Failed, w.spaces.failed),
-                (Status::Unknown, w.spaces.unknown),
-            ] {
-                spaces.add(status, n);
-            }
-            uploads.total += w.uploads.total;
-            uploads.completed += w.uploads.completed;
-        }
+    /// One instance's figures, as the report has them (all zero for an instance with no space).
+    pub fn of(report: &Report, instance_id: &str) -> InstanceView {
+        let instance = report.instance(instance_id);
         InstanceView {
             instance_id: instance_id.to_owned(),
-            taken_at: snap.taken_at.to_iso(),
-            spaces,
-            uploads,
-            stuck: workers.iter().map(|w| w.stuck).sum(),
-            workers,
+            taken_at: report.taken_at.to_iso(),
+            spaces: instance.map(|i| i.spaces).unwrap_or_default(),
+            uploads: instance.map(|i| i.uploads).unwrap_or_default(),
+            stuck: instance.map_or(0, |i| i.stuck),
+            workers: report
+                .workers_of(instance_id)
+                .map(|w| WorkerSummary {
+                    worker_id: w.worker_id.clone(),
+                    spaces: w.spaces,
+                    uploads: w.uploads,
+                    stuck: w.stuck,
+                })
+                .collect(),
         }
     }
 }
@@ -290,7 +154,7 @@ impl CustomerView {
     pub fn new(customer: &str, records: &[SpaceProgress]) -> Self {
         CustomerView {
             customer: customer.to_owned(),
-            spaces: StatusCounts::of(records),
+            spaces: StatusCounts::of_statuses(records.iter().map(|r| r.status)),
             rows: records.iter().map(SpaceRow::from).collect(),
         }
     }

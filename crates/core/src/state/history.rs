@@ -1,11 +1,9 @@
-//! A short memory of the exporter's own recent snapshots (completed spaces and uploads at each
-//! refresh), kept by the refresh loop and published with the snapshot, from which the status
-//! page computes a rate and an ETA without reading DynamoDB again.
+//! A short memory of recent snapshots (spaces finished and uploads completed at each refresh),
+//! kept by the exporter's refresh loop and the monitor's `--watch`, from which the report
+//! computes rates and an ETA without reading DynamoDB again.
 
 use std::collections::VecDeque;
 use std::time::Duration;
-
-use serde::Serialize;
 
 use super::snapshot::Snapshot;
 use crate::model::{Status, Timestamp};
@@ -36,17 +34,6 @@ impl Point {
     }
 }
 
-/// Rates over the ring and what they predict (the monitor's `--watch` field names).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Throughput {
-    pub window_seconds: f64,
-    pub uploads_per_minute: f64,
-    pub spaces_per_hour: f64,
-    pub uploads_remaining: u64,
-    /// Seconds until the remaining uploads are done at this rate; none while nothing moves.
-    pub eta_seconds: Option<f64>,
-}
-
 /// The ring of recent points, oldest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
@@ -68,29 +55,22 @@ impl History {
         }
     }
 
-    /// The rate from the oldest to the newest point, with `uploads_remaining` left; `None`
-    /// with fewer than two points.
-    pub fn throughput(&self, uploads_remaining: u64) -> Option<Throughput> {
-        let (first, last) = (self.points.front()?, self.points.back()?);
-        let window_ms = last.at.as_millis() - first.at.as_millis();
-        if window_ms <= 0 {
-            return None;
+    /// The oldest and the newest point, when there are two or more.
+    pub fn span(&self) -> Option<(Point, Point)> {
+        match (self.points.front(), self.points.back()) {
+            (Some(first), Some(last)) if self.points.len() > 1 => Some((*first, *last)),
+            _ => None,
         }
-        let minutes = window_ms as f64 / 60_000.0;
-        let uploads_per_minute = last
-            .uploads_completed
-            .saturating_sub(first.uploads_completed) as f64
-            / minutes;
-        let spaces_per_hour =
-            last.spaces_finished.saturating_sub(first.spaces_finished) as f64 / minutes * 60.0;
-        Some(Throughput {
-            window_seconds: window_ms as f64 / 1000.0,
-            uploads_per_minute,
-            spaces_per_hour,
-            uploads_remaining,
-            eta_seconds: (uploads_per_minute > 0.0)
-                .then(|| uploads_remaining as f64 / uploads_per_minute * 60.0),
-        })
+    }
+
+    /// Points kept.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether no point is kept.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
     }
 }
 
@@ -107,30 +87,30 @@ mod tests {
     }
 
     #[test]
-    fn the_rate_spans_the_ring_and_predicts_the_remaining_uploads() {
+    fn the_span_runs_from_the_oldest_to_the_newest_point() {
         let mut h = History::default();
-        assert_eq!(h.throughput(100), None);
+        assert_eq!(h.span(), None);
         h.push(point(0, 10, 1_000));
-        assert_eq!(h.throughput(100), None, "one point is no rate");
+        assert_eq!(h.span(), None, "one point is no span");
         h.push(point(30, 12, 1_300));
         h.push(point(60, 15, 1_600));
-        let t = h.throughput(1_200).expect("two points or more");
-        assert_eq!(t.window_seconds, 60.0);
-        assert_eq!(t.uploads_per_minute, 600.0);
-        assert_eq!(t.spaces_per_hour, 300.0);
-        assert_eq!(t.eta_seconds, Some(120.0));
+        assert_eq!(h.span(), Some((point(0, 10, 1_000), point(60, 15, 1_600))));
+        h.push(point(60, 16, 1_700));
+        assert_eq!(
+            h.len(),
+            3,
+            "a point at the same instant replaces the newest"
+        );
     }
 
     #[test]
-    fn old_points_leave_the_ring_and_a_still_migration_has_no_eta() {
+    fn old_points_leave_the_ring() {
         let mut h = History::default();
         for s in 0..2_000 {
             h.push(point(s, 5, 500));
         }
-        assert!(h.points.len() <= CAPACITY);
-        let t = h.throughput(10).expect("a rate");
-        assert!(t.window_seconds <= WINDOW.as_secs_f64());
-        assert_eq!(t.uploads_per_minute, 0.0);
-        assert_eq!(t.eta_seconds, None);
+        assert!(h.len() <= CAPACITY);
+        let (first, last) = h.span().expect("a span");
+        assert!(last.at.as_millis() - first.at.as_millis() <= WINDOW.as_millis() as i64);
     }
 }
