@@ -15,6 +15,7 @@ mod faults;
 mod iam_actions;
 mod iam_moto;
 mod incremental;
+mod layers;
 mod monitor;
 mod replicas;
 mod simulation;
