@@ -6,9 +6,11 @@
 //!   [`WorkerWrites`] trait on the read path's table handle.
 //! - [`sample`]: the generated sample migration and its loader.
 //! - [`fleet`]: the simulated worker fleet that drives those writes (the `simulate` example).
+//! - [`table_args`]: the examples' endpoint and table flags, and opening that table.
 
 pub mod fleet;
 pub mod sample;
+pub mod table_args;
 pub mod writes;
 
 pub use writes::{Created, NewSpace, WorkerWrites, WriteError};
