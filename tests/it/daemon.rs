@@ -3,7 +3,7 @@
 //! included; the next refresh follows changes; failures keep the last snapshot; flags and signals
 //! behave.
 
-use migration_testkit::WorkerWrites;
+use migration_testkit::{SpaceRecord, WorkerWrites};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -59,23 +59,21 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
             Some(((i / 3) % 4 + 1).to_string()),
         )
     };
-    let record = SpaceProgress {
-        key: SpaceKey::new(
-            format!("did:mailto:example.com:user{}", i % 500),
-            format!("did:key:z6Mk{i:06}"),
-        ),
-        status,
-        total_uploads: total,
-        completed_uploads: completed,
-        // ~1.3 KB per item: 4,000 items span several 1 MB pages per scan segment.
-        last_processed_upload: Some(format!("bafkrei{}", "a".repeat(1300))),
-        instance_id: instance.clone(),
-        worker_id: worker.clone(),
-        error: (status == Status::Failed).then(|| "Connection timeout after 3 retries".to_owned()),
-        created_at: Some(now.minus(Duration::from_secs(86_400))),
-        updated_at: Some(updated),
-        problems: Default::default(),
-    };
+    let mut built = SpaceRecord::new(
+        &format!("did:mailto:example.com:user{}", i % 500),
+        &format!("did:key:z6Mk{i:06}"),
+    )
+    .status(status)
+    .uploads(total, completed)
+    // ~1.3 KB per item: 4,000 items span several 1 MB pages per scan segment.
+    .last_upload(&format!("bafkrei{}", "a".repeat(1300)))
+    .assigned(instance.as_deref(), worker.as_deref())
+    .created(now.minus(Duration::from_secs(86_400)))
+    .updated(updated);
+    if status == Status::Failed {
+        built = built.error("Connection timeout after 3 retries");
+    }
+    let record = built.build();
     let truth = Truth {
         key: record.key.clone(),
         status: status.as_str(),
@@ -502,19 +500,16 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
     let lonely_idx = rows.iter().position(|r| r.worker == "lonely").unwrap();
     let mut moved = rows[lonely_idx].clone();
     table
-        .put_items(vec![item::encode(&SpaceProgress {
-            key: moved.key.clone(),
-            status: Status::Completed,
-            total_uploads: 77,
-            completed_uploads: 77,
-            last_processed_upload: None,
-            instance_id: Some("1".into()),
-            worker_id: Some("1".into()),
-            error: Some(String::new()),
-            created_at: Some(now),
-            updated_at: Some(later),
-            problems: Default::default(),
-        })])
+        .put_items(vec![item::encode(
+            &SpaceRecord::new(&moved.key.customer, &moved.key.space)
+                .status(Status::Completed)
+                .on("1", "1")
+                .uploads(77, 77)
+                .error("")
+                .created(now)
+                .updated(later)
+                .build(),
+        )])
         .await
         .unwrap();
     moved.status = "completed";

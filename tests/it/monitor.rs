@@ -3,7 +3,7 @@
 //! over many scan pages, one customer whose spaces span several Query pages, instances spread over
 //! the whole table. Counts equal the truth computed here; golden files pin the text layout.
 
-use migration_testkit::WorkerWrites;
+use migration_testkit::{SpaceRecord, WorkerWrites};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -340,18 +340,20 @@ async fn seed_table() -> ProgressTable {
               worker: &str,
               updated: &str,
               error: Option<&str>,
-              last: Option<&str>| SpaceProgress {
-        key: SpaceKey::new(customer, space),
-        status,
-        total_uploads: total,
-        completed_uploads: done,
-        last_processed_upload: last.map(str::to_owned),
-        instance_id: Some(inst.into()),
-        worker_id: Some(worker.into()),
-        error: error.map(str::to_owned),
-        created_at: Some(t("2025-10-31T14:00:00.000Z")),
-        updated_at: Some(t(updated)),
-        problems: Default::default(),
+              last: Option<&str>| {
+        let mut r = SpaceRecord::new(customer, space)
+            .status(status)
+            .uploads(total, done)
+            .on(inst, worker)
+            .created(t("2025-10-31T14:00:00.000Z"))
+            .updated(t(updated));
+        if let Some(e) = error {
+            r = r.error(e);
+        }
+        if let Some(cid) = last {
+            r = r.last_upload(cid);
+        }
+        r.build()
     };
     let records = [
         mk(

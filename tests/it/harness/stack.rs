@@ -3,7 +3,7 @@
 //! loopback ports with scratch storage, killed on drop; a webhook sink that records what
 //! Alertmanager sends; a table loaded with every status; and a PromQL scan for metric names.
 
-use migration_testkit::WorkerWrites;
+use migration_testkit::{SpaceRecord, WorkerWrites};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::model::{SpaceProgress, Status, Timestamp};
 use serde_json::Value;
 
 use crate::harness::free_port;
@@ -395,19 +395,19 @@ pub fn space(
     completed: u64,
     updated: Timestamp,
 ) -> SpaceProgress {
-    SpaceProgress {
-        key: SpaceKey::new("did:mailto:example.com:owner", space),
-        status,
-        total_uploads: total,
-        completed_uploads: completed,
-        last_processed_upload: (completed > 0).then(|| "bafkreiexample".to_owned()),
-        instance_id: instance.map(str::to_owned),
-        worker_id: worker.map(str::to_owned),
-        error: (status == Status::Failed).then(|| "Connection timeout after 3 retries".to_owned()),
-        created_at: Some(updated.minus(Duration::from_secs(600))),
-        updated_at: Some(updated),
-        problems: Default::default(),
+    let mut r = SpaceRecord::new("did:mailto:example.com:owner", space)
+        .status(status)
+        .assigned(instance, worker)
+        .uploads(total, completed)
+        .created(updated.minus(Duration::from_secs(600)))
+        .updated(updated);
+    if completed > 0 {
+        r = r.last_upload("bafkreiexample");
     }
+    if status == Status::Failed {
+        r = r.error("Connection timeout after 3 retries");
+    }
+    r.build()
 }
 
 /// A new table holding `spaces`, and the real exporter over it (refreshing every second, stuck
