@@ -3,6 +3,7 @@
 //! exporter binary as a child process, and a small parser for the text exposition format.
 //! [`stack`] adds Prometheus, Alertmanager and a webhook sink for the dashboard and alert tests.
 
+pub mod promql;
 pub mod stack;
 
 use migration_testkit::{SpaceRecord, WorkerWrites};
