@@ -285,80 +285,67 @@ fn the_workspace_keeps_its_layers() {
     );
 }
 
+/// What the rules find once `from` gains a dependency on `to` of `kind` (`None`: normal).
+fn found_with_edge(from: &str, to: &str, kind: Option<&str>) -> Vec<String> {
+    violations(&with_edge(cargo_metadata(), from, to, kind))
+}
+
+/// Asserts that one of `found` contains `needle`.
+fn assert_names(found: &[String], needle: &str) {
+    assert!(
+        found.iter().any(|v| v.contains(needle)),
+        "no {needle:?} in {found:?}"
+    );
+}
+
 #[test]
 fn a_crate_depending_on_a_higher_layer_is_caught() {
-    let meta = with_edge(cargo_metadata(), CORE, "migration-cli", None);
-    let found = violations(&meta);
-    assert!(
-        found
-            .iter()
-            .any(|v| v.starts_with("migration-core (layer 0) depends on migration-cli")),
-        "{found:?}"
-    );
+    let found = found_with_edge(CORE, "migration-cli", None);
+    assert_names(&found, "migration-core (layer 0) depends on migration-cli");
 }
 
 #[test]
 fn a_front_end_depending_on_the_other_is_caught() {
-    let meta = with_edge(
-        cargo_metadata(),
-        "migration-daemon",
-        "migration-monitor",
-        None,
+    let found = found_with_edge("migration-daemon", "migration-monitor", None);
+    assert_eq!(
+        found,
+        [
+            "migration-daemon (layer 2) depends on migration-monitor (layer 2): only lower layers may be used"
+        ]
     );
-    assert_eq!(violations(&meta).len(), 1, "{:?}", violations(&meta));
 }
 
 #[test]
 fn the_web_crate_depending_on_any_workspace_crate_is_caught() {
-    let meta = with_edge(cargo_metadata(), WEB, CORE, Some("dev"));
-    let found = violations(&meta);
-    assert!(
-        found
-            .iter()
-            .any(|v| v.starts_with("exporter-web depends on the workspace crate migration-core")),
-        "{found:?}"
+    let found = found_with_edge(WEB, CORE, Some("dev"));
+    assert_names(
+        &found,
+        "exporter-web depends on the workspace crate migration-core",
     );
 }
 
 #[test]
 fn the_testkit_as_a_normal_dependency_of_the_binaries_is_caught() {
-    let meta = with_edge(cargo_metadata(), ROOT, TESTKIT, None);
-    let found = violations(&meta);
-    assert!(
-        found
-            .iter()
-            .any(|v| v.contains("migration-exporter has migration-testkit as a Normal")),
-        "{found:?}"
+    let found = found_with_edge(ROOT, TESTKIT, None);
+    assert_names(
+        &found,
+        "migration-exporter has migration-testkit as a Normal",
     );
-    assert!(
-        found
-            .iter()
-            .any(|v| v.contains("reachable from migration-exporter")),
-        "{found:?}"
-    );
+    assert_names(&found, "reachable from migration-exporter");
 }
 
 #[test]
 fn the_testkit_reached_through_a_front_end_is_caught() {
     // The root names it only as a dev-dependency, but a shipped crate below pulls it in.
-    let meta = with_edge(cargo_metadata(), "migration-monitor", TESTKIT, None);
-    let found = violations(&meta);
-    assert!(
-        found
-            .iter()
-            .any(|v| v.contains("reachable from migration-exporter")),
-        "{found:?}"
-    );
+    let found = found_with_edge("migration-monitor", TESTKIT, None);
+    assert_names(&found, "reachable from migration-exporter");
 }
 
 #[test]
 fn the_testkit_using_a_front_end_outside_its_examples_is_caught() {
-    let meta = with_edge(cargo_metadata(), TESTKIT, "migration-daemon", None);
-    let found = violations(&meta);
-    assert!(
-        found
-            .iter()
-            .any(|v| v == "migration-testkit depends on migration-daemon (Normal)"),
-        "{found:?}"
+    let found = found_with_edge(TESTKIT, "migration-daemon", None);
+    assert_names(
+        &found,
+        "migration-testkit depends on migration-daemon (Normal)",
     );
 }
