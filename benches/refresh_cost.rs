@@ -9,6 +9,8 @@
 //! Under `cargo test` it runs one small size so the code path stays exercised.
 
 // The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
+#[path = "support/args.rs"]
+mod args;
 #[path = "support/floor.rs"]
 mod floor;
 #[allow(dead_code)]
@@ -17,6 +19,7 @@ mod harness;
 #[path = "support/memory.rs"]
 mod memory;
 
+use args::{arg, benching};
 use migration_testkit::WorkerWrites;
 use std::time::{Duration, Instant};
 
@@ -30,14 +33,6 @@ use migration_testkit::sample;
 
 const SEGMENTS: u32 = 8;
 const INTERVAL_SECS: u64 = 5;
-
-fn arg(flag: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn sizes(flag: &str, default: &str) -> Vec<u64> {
     arg(flag)
@@ -225,7 +220,7 @@ async fn main() {
         state_only(n.parse().expect("a size"));
         return;
     }
-    let benching = std::env::args().any(|a| a == "--bench");
+    let benching = benching();
     let db_sizes = sizes(
         "--sizes",
         if benching {

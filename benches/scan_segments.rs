@@ -5,12 +5,15 @@
 //! `cargo test` it runs a small smoke size so the code path stays exercised.
 
 // The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
+#[path = "support/args.rs"]
+mod args;
 #[path = "support/floor.rs"]
 mod floor;
 #[allow(dead_code)]
 #[path = "../tests/it/harness/mod.rs"]
 mod harness;
 
+use args::{arg, benching};
 use std::time::{Duration, Instant};
 
 use migration_core::model::Timestamp;
@@ -26,18 +29,11 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let benching = args.iter().any(|a| a == "--bench");
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let spaces = value("--spaces")
+    let benching = benching();
+    let spaces = arg("--spaces")
         .map(|v| v.parse().expect("--spaces takes a number"))
         .unwrap_or(if benching { 80_304 } else { 2_000 });
-    let segments = value("--segments")
+    let segments = arg("--segments")
         .map(|v| {
             v.split(',')
                 .map(|s| s.parse().expect("--segments takes numbers"))
@@ -48,7 +44,7 @@ fn options() -> Options {
         } else {
             vec![1, 4]
         });
-    let rounds = value("--rounds")
+    let rounds = arg("--rounds")
         .map(|v| v.parse().expect("--rounds takes a number"))
         .unwrap_or(if benching { 3 } else { 1 });
     Options {

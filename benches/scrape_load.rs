@@ -9,12 +9,15 @@
 //! a small table for 2 seconds, and skips the load when wrk is not installed.
 
 // The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
+#[path = "support/args.rs"]
+mod args;
 #[allow(dead_code)]
 #[path = "../tests/it/harness/mod.rs"]
 mod harness;
 #[path = "support/memory.rs"]
 mod memory;
 
+use args::{arg, benching};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,14 +28,6 @@ use migration_testkit::sample;
 use rcgen::{CertificateParams, KeyPair};
 
 const CONNECTIONS: u32 = 16;
-
-fn arg(flag: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 /// A wrk duration ("812.00us", "4.85ms", "1.02s") in milliseconds.
 fn millis(s: &str) -> f64 {
@@ -145,7 +140,7 @@ fn wait_200(url: &str, extra: &[&str], within: Duration) {
 
 #[tokio::main]
 async fn main() {
-    let benching = std::env::args().any(|a| a == "--bench");
+    let benching = benching();
     let spaces: u64 = arg("--spaces")
         .map(|s| s.parse().expect("a number"))
         .unwrap_or(if benching { 80_000 } else { 2_000 });

@@ -10,9 +10,8 @@ use std::process::Command;
 
 use crate::harness::run;
 
-use crate::harness::stack::{
-    self, Prometheus, ROOT, Scratch, promql_metric_names, repo_file, template_queries,
-};
+use crate::harness::promql::{promql_metric_names, template_queries};
+use crate::harness::stack::{self, Prometheus, ROOT, Scratch, repo_file};
 use migration_core::model::Timestamp;
 use serde_json::Value;
 

@@ -3,33 +3,16 @@
 //! included; the next refresh follows changes; failures keep the last snapshot; flags and signals
 //! behave.
 
-use migration_testkit::WorkerWrites;
-use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use migration_testkit::{SpaceRecord, WorkerWrites};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use crate::harness::{Exporter, Metrics, series_key};
+use crate::daemon_truth::{Truth, diff, expected};
+use crate::harness::{Exporter, Metrics};
 use aws_sdk_dynamodb::types::AttributeValue;
 use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
 use migration_core::table::ProgressTable;
 use migration_core::table::item::{self, Item};
-
-/// What one item should contribute, worked out by the test itself.
-#[derive(Debug, Clone)]
-struct Truth {
-    key: SpaceKey,
-    status: &'static str,
-    instance: String,
-    worker: String,
-    total: u64,
-    completed: u64,
-    /// updatedAt in ms, when readable.
-    updated: Option<i64>,
-}
-
-const STUCK_AFTER_MS: i64 = 3_600_000;
-const MAX_SPACE_SERIES: usize = 5;
-const MAX_FAILED_SPACE_SERIES: usize = 4;
 
 fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
     let status = match i % 10 {
@@ -59,23 +42,21 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
             Some(((i / 3) % 4 + 1).to_string()),
         )
     };
-    let record = SpaceProgress {
-        key: SpaceKey::new(
-            format!("did:mailto:example.com:user{}", i % 500),
-            format!("did:key:z6Mk{i:06}"),
-        ),
-        status,
-        total_uploads: total,
-        completed_uploads: completed,
-        // ~1.3 KB per item: 4,000 items span several 1 MB pages per scan segment.
-        last_processed_upload: Some(format!("bafkrei{}", "a".repeat(1300))),
-        instance_id: instance.clone(),
-        worker_id: worker.clone(),
-        error: (status == Status::Failed).then(|| "Connection timeout after 3 retries".to_owned()),
-        created_at: Some(now.minus(Duration::from_secs(86_400))),
-        updated_at: Some(updated),
-        problems: Default::default(),
-    };
+    let mut built = SpaceRecord::new(
+        &format!("did:mailto:example.com:user{}", i % 500),
+        &format!("did:key:z6Mk{i:06}"),
+    )
+    .status(status)
+    .uploads(total, completed)
+    // ~1.3 KB per item: 4,000 items span several 1 MB pages per scan segment.
+    .last_upload(&format!("bafkrei{}", "a".repeat(1300)))
+    .assigned(instance.as_deref(), worker.as_deref())
+    .created(now.minus(Duration::from_secs(86_400)))
+    .updated(updated);
+    if status == Status::Failed {
+        built = built.error("Connection timeout after 3 retries");
+    }
+    let record = built.build();
     let truth = Truth {
         key: record.key.clone(),
         status: status.as_str(),
@@ -188,139 +169,8 @@ fn malformed(now: Timestamp) -> (Vec<Item>, Vec<Truth>, BTreeMap<&'static str, u
     (items, rows, reasons)
 }
 
-fn key(name: &str, labels: &[(&str, &str)]) -> String {
-    let labels: Vec<(String, String)> = labels
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    series_key(name, &labels)
-}
-
-/// The data families `/metrics` must show for `rows`, judged at `now` (ms).
-fn expected(rows: &[Truth], now_ms: i64) -> BTreeMap<String, BTreeMap<String, f64>> {
-    let mut fam: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    let pairs: BTreeSet<(String, String)> = rows
-        .iter()
-        .map(|r| (r.instance.clone(), r.worker.clone()))
-        .collect();
-    for (i, w) in &pairs {
-        for status in ["pending", "in-progress", "completed", "failed", "unknown"] {
-            let mine: Vec<&Truth> = rows
-                .iter()
-                .filter(|r| &r.instance == i && &r.worker == w && r.status == status)
-                .collect();
-            let l = [
-                ("status", status),
-                ("instance_id", i.as_str()),
-                ("worker_id", w.as_str()),
-            ];
-            let put = |fam: &mut BTreeMap<String, BTreeMap<String, f64>>, name: &str, v: u64| {
-                fam.entry(name.into())
-                    .or_default()
-                    .insert(key(name, &l), v as f64);
-            };
-            put(&mut fam, "migration_spaces", mine.len() as u64);
-            put(
-                &mut fam,
-                "migration_uploads",
-                mine.iter().map(|r| r.total).sum(),
-            );
-            put(
-                &mut fam,
-                "migration_uploads_completed",
-                mine.iter().map(|r| r.completed).sum(),
-            );
-        }
-        let in_progress: Vec<i64> = rows
-            .iter()
-            .filter(|r| &r.instance == i && &r.worker == w && r.status == "in-progress")
-            .filter_map(|r| r.updated)
-            .collect();
-        let l = [("instance_id", i.as_str()), ("worker_id", w.as_str())];
-        let stuck = in_progress
-            .iter()
-            .filter(|u| **u < now_ms - STUCK_AFTER_MS)
-            .count();
-        fam.entry("migration_spaces_stuck".into())
-            .or_default()
-            .insert(key("migration_spaces_stuck", &l), stuck as f64);
-        if let Some(oldest) = in_progress.iter().min() {
-            let name = "migration_in_progress_oldest_update_timestamp_seconds";
-            fam.entry(name.into())
-                .or_default()
-                .insert(key(name, &l), *oldest as f64 / 1000.0);
-        }
-        // When the worker last wrote anything: its newest space, whatever the status.
-        let newest = rows
-            .iter()
-            .filter(|r| &r.instance == i && &r.worker == w)
-            .filter_map(|r| r.updated)
-            .max();
-        let name = "migration_worker_last_update_timestamp_seconds";
-        let family = fam.entry(name.into()).or_default();
-        if let Some(newest) = newest {
-            family.insert(key(name, &l), newest as f64 / 1000.0);
-        }
-    }
-    let mut failed: Vec<&Truth> = rows
-        .iter()
-        .filter(|r| r.status == "failed" && r.updated.is_some())
-        .collect();
-    failed.sort_by(|a, b| {
-        b.updated
-            .cmp(&a.updated)
-            .then(a.key.space.cmp(&b.key.space))
-    });
-    let name = "migration_failed_space_info";
-    let info = fam.entry(name.into()).or_default();
-    for r in failed.iter().take(MAX_FAILED_SPACE_SERIES) {
-        let l = [
-            ("space", r.key.space.as_str()),
-            ("instance_id", r.instance.as_str()),
-            ("worker_id", r.worker.as_str()),
-        ];
-        info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
-    }
-    let mut stuck: Vec<&Truth> = rows
-        .iter()
-        .filter(|r| {
-            r.status == "in-progress" && r.updated.is_some_and(|u| u < now_ms - STUCK_AFTER_MS)
-        })
-        .collect();
-    stuck.sort_by_key(|r| (r.updated, r.key.clone()));
-    let name = "migration_stuck_space_info";
-    let info = fam.entry(name.into()).or_default();
-    for r in stuck.iter().take(MAX_SPACE_SERIES) {
-        let l = [
-            ("space", r.key.space.as_str()),
-            ("instance_id", r.instance.as_str()),
-            ("worker_id", r.worker.as_str()),
-        ];
-        info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
-    }
-    fam
-}
-
-/// Differences between what was scraped and what is expected, empty when they agree.
-fn diff(scraped: &Metrics, want: &BTreeMap<String, BTreeMap<String, f64>>) -> Vec<String> {
-    let mut out = Vec::new();
-    for (name, series) in want {
-        let got = scraped.family(name);
-        for (k, v) in series {
-            match got.get(k) {
-                Some(g) if (g - v).abs() < 1e-3 => {}
-                other => out.push(format!("{k}: want {v}, got {other:?}")),
-            }
-        }
-        for k in got.keys().filter(|k| !series.contains_key(*k)) {
-            out.push(format!("{k}: unexpected series"));
-        }
-    }
-    out
-}
-
 /// Polls `/metrics` until the data families equal `rows`' truth (bounded).
-fn wait_for_truth(exporter: &Exporter, rows: &[Truth], within: Duration) -> Metrics {
+pub(crate) fn wait_for_truth(exporter: &Exporter, rows: &[Truth], within: Duration) -> Metrics {
     crate::harness::wait_for("metrics equal to the truth", within, || {
         let scraped = exporter.scrape();
         let problems = diff(&scraped, &expected(rows, Timestamp::now().as_millis()));
@@ -336,7 +186,7 @@ fn wait_for_truth(exporter: &Exporter, rows: &[Truth], within: Duration) -> Metr
     })
 }
 
-async fn load(
+pub(crate) async fn load(
     table: &ProgressTable,
     count: usize,
     now: Timestamp,
@@ -502,19 +352,16 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
     let lonely_idx = rows.iter().position(|r| r.worker == "lonely").unwrap();
     let mut moved = rows[lonely_idx].clone();
     table
-        .put_items(vec![item::encode(&SpaceProgress {
-            key: moved.key.clone(),
-            status: Status::Completed,
-            total_uploads: 77,
-            completed_uploads: 77,
-            last_processed_upload: None,
-            instance_id: Some("1".into()),
-            worker_id: Some("1".into()),
-            error: Some(String::new()),
-            created_at: Some(now),
-            updated_at: Some(later),
-            problems: Default::default(),
-        })])
+        .put_items(vec![item::encode(
+            &SpaceRecord::new(&moved.key.customer, &moved.key.space)
+                .status(Status::Completed)
+                .on("1", "1")
+                .uploads(77, 77)
+                .error("")
+                .created(now)
+                .updated(later)
+                .build(),
+        )])
         .await
         .unwrap();
     moved.status = "completed";
@@ -619,139 +466,4 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
 
     let status = exporter.terminate(Duration::from_secs(10));
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failed_refresh_keeps_the_last_snapshot_and_says_so() {
-    let table = crate::harness::new_table("stale").await;
-    let now = Timestamp::now();
-    let (rows, _, _) = load(&table, 200, now).await;
-    let endpoint = crate::harness::dynamodb_local().endpoint.clone();
-    let exporter = Exporter::start(
-        &endpoint,
-        table.name(),
-        &[
-            "--refresh.interval",
-            "1s",
-            "--metrics.max-space-series",
-            "5",
-            "--metrics.max-failed-space-series",
-            "4",
-        ],
-    );
-    exporter.wait_ready(Duration::from_secs(60));
-    let before = wait_for_truth(&exporter, &rows, Duration::from_secs(10));
-
-    crate::harness::client()
-        .delete_table()
-        .table_name(table.name())
-        .send()
-        .await
-        .unwrap();
-    let stale = exporter.wait_until("the refresh failure", Duration::from_secs(20), |m| {
-        m.get("migration_exporter_last_refresh_success", &[]) == Some(0.0)
-    });
-    assert!(
-        stale
-            .get(
-                "migration_exporter_refresh_errors_total",
-                &[("kind", "table_not_found")]
-            )
-            .unwrap()
-            >= 1.0
-    );
-    assert_eq!(
-        stale.family("migration_spaces"),
-        before.family("migration_spaces"),
-        "last good snapshot still served"
-    );
-    assert_eq!(
-        exporter.get("/-/ready").0,
-        200,
-        "still ready: it has data to serve"
-    );
-    let errors = exporter.log_lines_at("error");
-    assert_eq!(
-        errors,
-        1,
-        "the failure is logged once: {:?}",
-        exporter.log.lock().unwrap()
-    );
-}
-
-#[test]
-fn unreachable_dynamodb_is_retried_without_crashing_and_not_ready() {
-    let closed = format!("http://127.0.0.1:{}", crate::harness::free_port());
-    let mut exporter =
-        Exporter::start(&closed, "migration-progress", &["--refresh.interval", "2s"]);
-    let m = exporter.wait_until("two retries", Duration::from_secs(30), |m| {
-        m.get(
-            "migration_exporter_refresh_errors_total",
-            &[("kind", "network")],
-        ) >= Some(2.0)
-    });
-    assert_eq!(
-        m.get("migration_exporter_last_refresh_success", &[]),
-        Some(0.0)
-    );
-    assert_eq!(
-        m.get(
-            "migration_exporter_last_refresh_success_timestamp_seconds",
-            &[]
-        ),
-        Some(0.0)
-    );
-    assert!(
-        m.family("migration_spaces").is_empty(),
-        "no data before a first success"
-    );
-    assert!(exporter.is_running());
-    assert_eq!(exporter.get("/-/healthy").0, 200);
-    assert_eq!(exporter.get("/-/ready").0, 503);
-    let (code, page) = exporter.get("/");
-    assert_eq!(code, 200);
-    assert!(page.contains("href=\"/metrics\""), "{page}");
-    let started = Instant::now();
-    let status = exporter.terminate(Duration::from_secs(10));
-    assert!(status.success(), "{status:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "shutdown took {:?}",
-        started.elapsed()
-    );
-}
-
-#[test]
-fn bad_flags_exit_2_with_one_line_naming_the_flag() {
-    for (args, flag) in [
-        (vec!["--refresh.interval", "soon"], "--refresh.interval"),
-        (vec!["--stuck-after=-5m"], "--stuck-after"),
-        (vec!["--stuck-after", "0s"], "--stuck-after"),
-        (vec!["--scan.segments", "0"], "--scan.segments"),
-        (
-            vec!["--web.listen-address", "nowhere"],
-            "--web.listen-address",
-        ),
-        (vec!["--log.format", "xml"], "--log.format"),
-        (vec!["--no-such-flag"], "--no-such-flag"),
-        (
-            vec!["--dynamodb.endpoint-url", "localhost:8000"],
-            "--dynamodb.endpoint-url",
-        ),
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.contains(flag), "{args:?}: {stderr}");
-    }
-    let version = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert_eq!(version.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
 }

@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::stack::{Scratch, url_encode};
 use crate::harness::{Exporter, free_port, monitor_at, wait_for};
@@ -30,14 +30,14 @@ use migration_core::table::ProgressTable;
 use migration_core::table::item;
 use serde_json::Value;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const TABLE: &str = "migration-progress";
-const ALICE: &str = "did:mailto:example.com:alice";
-const BOB: &str = "did:mailto:example.com:bob";
-const FAILURE: &str = "Connection timeout while copying a shard";
+pub(crate) const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+pub(crate) const TABLE: &str = "migration-progress";
+pub(crate) const ALICE: &str = "did:mailto:example.com:alice";
+pub(crate) const BOB: &str = "did:mailto:example.com:bob";
+pub(crate) const FAILURE: &str = "Connection timeout while copying a shard";
 
 /// The actions of the shipped policy's only statement, as written there (`dynamodb:Scan`, ...).
-fn shipped_actions() -> Vec<String> {
+pub(crate) fn shipped_actions() -> Vec<String> {
     let text = std::fs::read_to_string(format!("{ROOT}/deploy/iam/policy.json")).unwrap();
     let policy: Value = serde_json::from_str(&text).expect("policy.json is JSON");
     let statements = policy["Statement"].as_array().expect("Statement list");
@@ -64,9 +64,9 @@ fn moto_server_program() -> PathBuf {
 }
 
 /// A moto server on a free loopback port, killed on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
     _scratch: Scratch,
 }
 
@@ -194,7 +194,7 @@ impl Drop for Moto {
 
 /// The migration the tests read: two customers, two instances, every status, one stuck space
 /// (no update for 2h), one failed space.
-fn records() -> Vec<SpaceProgress> {
+pub(crate) fn records() -> Vec<SpaceProgress> {
     let now = Timestamp::now();
     let ago = |m: u64| now.minus(Duration::from_secs(m * 60));
     let mut failed = crate::harness::record(
@@ -264,7 +264,7 @@ fn records() -> Vec<SpaceProgress> {
 }
 
 /// A moto with the table loaded and one user per entry of `users` (name, actions), enforcing.
-async fn setup(users: &[(&str, Vec<String>)]) -> (Moto, Vec<(String, String)>) {
+pub(crate) async fn setup(users: &[(&str, Vec<String>)]) -> (Moto, Vec<(String, String)>) {
     let moto = Moto::start();
     let admin = moto.client(&("setup".into(), "setup".into()));
     let table = ProgressTable::new(admin, TABLE, "status-index");
@@ -281,7 +281,7 @@ async fn setup(users: &[(&str, Vec<String>)]) -> (Moto, Vec<(String, String)>) {
 /// The environment of every run: the user's keys and a region, nothing else (no HOME, no
 /// profile, no instance metadata).
 /// The exporter with the user's keys, refreshing every second, logging every call.
-fn start_exporter(moto: &Moto, keys: &(String, String)) -> Exporter {
+pub(crate) fn start_exporter(moto: &Moto, keys: &(String, String)) -> Exporter {
     Exporter::spawn_as(
         &[
             "--dynamodb.endpoint-url",
@@ -304,7 +304,7 @@ fn start_exporter(moto: &Moto, keys: &(String, String)) -> Exporter {
 }
 
 /// Every monitor view: (name, arguments).
-fn views() -> Vec<(&'static str, Vec<&'static str>)> {
+pub(crate) fn views() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("overview", vec![]),
         ("overview --json", vec!["--json"]),
@@ -333,7 +333,7 @@ fn views() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -341,7 +341,7 @@ fn text(b: &[u8]) -> String {
 /// (`dynamodb:Scan`), naming the action and pointing at the shipped policy, as the exporter logs
 /// it (`Scan on migration-progress failed (access_denied): ... dynamodb:Scan ...`) and the monitor
 /// prints it (`access denied: ... dynamodb:Scan on migration-progress ...`).
-fn reports_failure_of(text: &str, action: &str) -> bool {
+pub(crate) fn reports_failure_of(text: &str, action: &str) -> bool {
     text.lines().any(|l| {
         (l.contains("access_denied") || l.contains("access denied"))
             && l.contains(action)
@@ -533,166 +533,4 @@ async fn shipped_policy_lets_the_exporter_and_every_monitor_view_work() {
             other => unreachable!("{other}"),
         }
     }
-}
-
-/// What removing one action must break: the monitor views that fail, and whether the exporter
-/// is ever ready and ever refreshes incrementally.
-struct Needs {
-    failing_views: &'static [&'static str],
-    exporter_ready: bool,
-    exporter_incremental: bool,
-}
-
-fn needs(action: &str) -> Needs {
-    match action {
-        // Full refreshes and the views built from a full scan.
-        "dynamodb:Scan" => Needs {
-            failing_views: &[
-                "overview",
-                "overview --json",
-                "--instance",
-                "--instance --json",
-            ],
-            exporter_ready: false,
-            exporter_incremental: false,
-        },
-        // Incremental refreshes (status-index) and the views that query.
-        "dynamodb:Query" => Needs {
-            failing_views: &[
-                "--customer",
-                "--customer --json",
-                "--failed",
-                "--failed --json",
-                "--stuck",
-                "--stuck --json",
-            ],
-            exporter_ready: true,
-            exporter_incremental: false,
-        },
-        // One space's record.
-        "dynamodb:GetItem" => Needs {
-            failing_views: &["--customer --space", "--customer --space --json"],
-            exporter_ready: true,
-            exporter_incremental: true,
-        },
-        // The index check: without it the exporter runs full scans only.
-        "dynamodb:DescribeTable" => Needs {
-            failing_views: &[],
-            exporter_ready: true,
-            exporter_incremental: false,
-        },
-        other => panic!("{other} is in policy.json but not known to this test"),
-    }
-}
-
-async fn without(action: &str) {
-    let actions: Vec<String> = shipped_actions()
-        .into_iter()
-        .filter(|a| a != action)
-        .collect();
-    assert_eq!(actions.len(), 3, "{action} is not a shipped action");
-    let needs = needs(action);
-    let (moto, keys) = setup(&[("reader", actions)]).await;
-    let keys = &keys[0];
-
-    let mut exporter = start_exporter(&moto, keys);
-    // Six refresh intervals (1s) after start: long enough for a first full refresh and several
-    // incremental ones, or several failures with their backoff (1s, 2s, ...).
-    let started = Instant::now();
-    let mut ever_ready = false;
-    while started.elapsed() < Duration::from_secs(6) {
-        ever_ready |= exporter.get("/-/ready").0 == 200;
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let m = exporter.scrape();
-    let log = exporter.log.lock().unwrap().join("\n");
-    let incremental = m
-        .get(
-            "migration_exporter_refreshes_total",
-            &[("kind", "incremental")],
-        )
-        .unwrap_or(0.0);
-    assert!(exporter.is_running(), "the exporter exited:\n{log}");
-    assert_eq!(exporter.get("/-/healthy").0, 200);
-    assert_eq!(ever_ready, needs.exporter_ready, "ready?\n{log}");
-    assert_eq!(
-        incremental > 0.0,
-        needs.exporter_incremental,
-        "incremental refreshes: {incremental}\n{log}"
-    );
-    let exporter_failed = reports_failure_of(&log, action);
-    match action {
-        "dynamodb:GetItem" => assert!(!exporter_failed, "the exporter needs no GetItem:\n{log}"),
-        _ => assert!(exporter_failed, "no denied {action} in the log:\n{log}"),
-    }
-    if action == "dynamodb:DescribeTable" {
-        // It costs the incremental path only: one warning, then a full scan every interval.
-        let warnings = log
-            .lines()
-            .filter(|l| l.contains("level=warn") && reports_failure_of(l, action))
-            .count();
-        assert_eq!(warnings, 1, "warned once:\n{log}");
-    }
-    if action == "dynamodb:Scan" || action == "dynamodb:Query" {
-        let denied = m.get(
-            "migration_exporter_refresh_errors_total",
-            &[("kind", "access_denied")],
-        );
-        assert!(denied >= Some(1.0), "denials not counted as such:\n{log}");
-        assert_eq!(
-            m.get("migration_exporter_last_refresh_success", &[]),
-            Some(0.0)
-        );
-    }
-
-    for (name, args) in views() {
-        let out = monitor_at(&moto.endpoint, (&keys.0, &keys.1), TABLE, &args);
-        let stderr = text(&out.stderr);
-        if needs.failing_views.contains(&name) {
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{name} without {action}: {stderr}"
-            );
-            assert_eq!(
-                stderr.trim().lines().count(),
-                1,
-                "{name}: one line: {stderr}"
-            );
-            assert!(
-                reports_failure_of(&stderr, action),
-                "{name}: the failed {action} is not named: {stderr}"
-            );
-            assert!(out.stdout.is_empty(), "{name} printed a partial view");
-        } else {
-            assert!(
-                out.status.success(),
-                "{name} needs no {action}, yet: {stderr}"
-            );
-        }
-    }
-    // Removing the action broke something: every action of the policy is needed.
-    assert!(
-        !needs.failing_views.is_empty() || !needs.exporter_ready || !needs.exporter_incremental
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn without_scan() {
-    without("dynamodb:Scan").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn without_query() {
-    without("dynamodb:Query").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn without_get_item() {
-    without("dynamodb:GetItem").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn without_describe_table() {
-    without("dynamodb:DescribeTable").await;
 }

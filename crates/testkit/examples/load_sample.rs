@@ -16,12 +16,9 @@ use clap::Parser;
 use migration_core::model::Timestamp;
 use migration_core::state::snapshot::FoldContext;
 use migration_core::state::spaces::TableState;
-use migration_core::table::ProgressTable;
-use migration_core::table::client::DynamoConfig;
 use migration_core::table::item::{self, Item};
 use migration_testkit::sample::{self, SEED_SPACES};
-
-const STATUS_INDEX: &str = "status-index";
+use migration_testkit::table_args::TableArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,12 +26,8 @@ const STATUS_INDEX: &str = "status-index";
     about = "Create the migration-progress table on a DynamoDB endpoint (e.g. DynamoDB Local) and load a sample migration into it."
 )]
 struct Args {
-    /// DynamoDB endpoint, e.g. http://127.0.0.1:8000 (required: never loads into real AWS by default).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: String,
-    /// Table to create and fill.
-    #[arg(long, default_value = "migration-progress", value_name = "NAME")]
-    table: String,
+    #[command(flatten)]
+    table: TableArgs,
     /// Number of spaces to write.
     #[arg(long, default_value_t = SEED_SPACES, value_name = "N")]
     spaces: u64,
@@ -52,19 +45,7 @@ async fn main() -> anyhow::Result<()> {
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
-    let config = DynamoConfig {
-        table: args.table.clone(),
-        status_index: STATUS_INDEX.into(),
-        endpoint_url: Some(args.endpoint_url.clone()),
-        max_read_units_per_second: None,
-    };
-    let client = migration_core::table::client::connect(&config)
-        .await
-        .context("configuring the DynamoDB client")?;
-    let table = ProgressTable::new(client, args.table.clone(), STATUS_INDEX);
-    sample::ensure_table(&table)
-        .await
-        .context("creating the table")?;
+    let table = args.table.open().await?;
 
     let now = Timestamp::now();
     let records = sample::generate(args.spaces, args.seed, now);
@@ -72,8 +53,8 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "loading {} spaces into {} at {} ({} concurrent writers)...",
         items.len(),
-        args.table,
-        args.endpoint_url,
+        args.table.table,
+        args.table.endpoint_url,
         args.concurrency
     );
     let started = Instant::now();

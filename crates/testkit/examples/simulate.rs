@@ -21,13 +21,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use migration_core::table::ProgressTable;
-use migration_core::table::client::DynamoConfig;
 use migration_testkit::fleet::{Fleet, FleetConfig, Report};
-use migration_testkit::sample;
+use migration_testkit::table_args::TableArgs;
 use tokio_util::sync::CancellationToken;
-
-const STATUS_INDEX: &str = "status-index";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,12 +31,8 @@ const STATUS_INDEX: &str = "status-index";
     about = "Simulate a migration worker fleet writing the migration-progress table on a DynamoDB endpoint (e.g. DynamoDB Local)."
 )]
 struct Args {
-    /// DynamoDB endpoint, e.g. http://127.0.0.1:8000 (required: never writes to real AWS).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: String,
-    /// Table to create (if missing) and write.
-    #[arg(long, default_value = "migration-progress", value_name = "NAME")]
-    table: String,
+    #[command(flatten)]
+    table: TableArgs,
     /// Migration instances (EC2 instances of the real fleet).
     #[arg(long, default_value_t = 5, value_name = "N")]
     instances: u32,
@@ -133,19 +125,7 @@ fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config = DynamoConfig {
-        table: args.table.clone(),
-        status_index: STATUS_INDEX.into(),
-        endpoint_url: Some(args.endpoint_url.clone()),
-        max_read_units_per_second: None,
-    };
-    let client = migration_core::table::client::connect(&config)
-        .await
-        .context("configuring the DynamoDB client")?;
-    let table = ProgressTable::new(client, args.table.clone(), STATUS_INDEX);
-    sample::ensure_table(&table)
-        .await
-        .context("creating the table")?;
+    let table = args.table.open().await?;
     let fleet = Fleet::prepare(
         &table,
         FleetConfig {

@@ -6,9 +6,14 @@
 //!   [`WorkerWrites`] trait on the read path's table handle.
 //! - [`sample`]: the generated sample migration and its loader.
 //! - [`fleet`]: the simulated worker fleet that drives those writes (the `simulate` example).
+//! - [`records`]: the one builder of `SpaceProgress` records for tests and benches.
+//! - [`table_args`]: the examples' endpoint and table flags, and opening that table.
 
 pub mod fleet;
+pub mod records;
 pub mod sample;
+pub mod table_args;
 pub mod writes;
 
+pub use records::SpaceRecord;
 pub use writes::{Created, NewSpace, WorkerWrites, WriteError};

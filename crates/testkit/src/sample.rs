@@ -193,6 +193,44 @@ fn plan_statuses(rng: &mut Rng, spaces: u64, instances: &[u64]) -> Vec<Plan> {
         .collect()
 }
 
+/// What a space planned as `plan` has done by `now`: (completed uploads, createdAt, updatedAt,
+/// error), in ms; a started space's createdAt is when its worker began it, after `queued`.
+fn draw_progress(
+    rng: &mut Rng,
+    plan: Plan,
+    total: u64,
+    queued: i64,
+    (start, now): (i64, i64),
+) -> (u64, i64, i64, Option<String>) {
+    let partial = |rng: &mut Rng| rng.below(total);
+    match plan {
+        Plan::Pending => (0, queued, queued, None),
+        Plan::Completed => {
+            let created = rng.millis_between(queued, now - 10 * MINUTE);
+            // About 20 ms per upload, plus a few seconds of setup.
+            let took = 2_000 + rng.millis_between(0, 5_000) + total as i64 * 20;
+            let updated = (created + took).min(now - 1_000);
+            (total, created, updated, Some(String::new()))
+        }
+        Plan::Running => {
+            let updated = rng.millis_between(now - 30 * MINUTE, now - 1_000);
+            let created = rng.millis_between((updated - 6 * HOUR).max(queued), updated);
+            (partial(rng), created, updated, None)
+        }
+        Plan::Stuck => {
+            let updated = now - 2 * HOUR - rng.millis_between(5 * MINUTE, 3 * HOUR);
+            let created = rng.millis_between((updated - 6 * HOUR).max(queued), updated);
+            (partial(rng), created, updated, None)
+        }
+        Plan::Failed => {
+            let updated = rng.millis_between(start + HOUR, now - MINUTE);
+            let created = rng.millis_between((updated - 6 * HOUR).max(queued), updated);
+            let error = ERRORS[rng.below(ERRORS.len() as u64) as usize].to_owned();
+            (partial(rng), created, updated, Some(error))
+        }
+    }
+}
+
 /// Draws every space's record.
 pub fn generate(spaces: u64, seed: u64, now: Timestamp) -> Vec<SpaceProgress> {
     let mut rng = Rng::new(seed);
@@ -222,37 +260,10 @@ pub fn generate(spaces: u64, seed: u64, now: Timestamp) -> Vec<SpaceProgress> {
             // Big spaces take longest, so more of them are caught in progress.
             total = total.max(upload_count(&mut rng));
         }
-        let partial = |rng: &mut Rng| rng.below(total);
-
-        // Every space was queued for its worker in the first hour of the migration; a started
-        // space's createdAt is when its worker began it.
+        // Every space was queued for its worker in the first hour of the migration.
         let queued = rng.millis_between(start, start + HOUR);
-        let (completed, created, updated, error) = match plan {
-            Plan::Pending => (0, queued, queued, None),
-            Plan::Completed => {
-                let created = rng.millis_between(queued, now - 10 * MINUTE);
-                // About 20 ms per upload, plus a few seconds of setup.
-                let took = 2_000 + rng.millis_between(0, 5_000) + total as i64 * 20;
-                let updated = (created + took).min(now - 1_000);
-                (total, created, updated, Some(String::new()))
-            }
-            Plan::Running => {
-                let updated = rng.millis_between(now - 30 * MINUTE, now - 1_000);
-                let created = rng.millis_between((updated - 6 * HOUR).max(queued), updated);
-                (partial(&mut rng), created, updated, None)
-            }
-            Plan::Stuck => {
-                let updated = now - 2 * HOUR - rng.millis_between(5 * MINUTE, 3 * HOUR);
-                let created = rng.millis_between((updated - 6 * HOUR).max(queued), updated);
-                (partial(&mut rng), created, updated, None)
-            }
-            Plan::Failed => {
-                let updated = rng.millis_between(start + HOUR, now - MINUTE);
-                let created = rng.millis_between((updated - 6 * HOUR).max(queued), updated);
-                let error = ERRORS[rng.below(ERRORS.len() as u64) as usize].to_owned();
-                (partial(&mut rng), created, updated, Some(error))
-            }
-        };
+        let drawn = draw_progress(&mut rng, plan, total, queued, (start, now));
+        let (completed, created, updated, error) = drawn;
         let status = match plan {
             Plan::Pending => Status::Pending,
             Plan::Completed => Status::Completed,

@@ -3,9 +3,10 @@
 //! exporter binary as a child process, and a small parser for the text exposition format.
 //! [`stack`] adds Prometheus, Alertmanager and a webhook sink for the dashboard and alert tests.
 
+pub mod promql;
 pub mod stack;
 
-use migration_testkit::WorkerWrites;
+use migration_testkit::{SpaceRecord, WorkerWrites};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -117,7 +118,8 @@ pub async fn new_table(prefix: &str) -> ProgressTable {
     table
 }
 
-/// A well-formed record as a worker writes it, for loading test tables.
+/// A well-formed record as a worker writes it, for loading test tables (the positional form of
+/// [`SpaceRecord`], which the older tests use).
 #[allow(clippy::too_many_arguments)]
 pub fn record(
     customer: &str,
@@ -129,19 +131,12 @@ pub fn record(
     completed: u64,
     updated: migration_core::model::Timestamp,
 ) -> migration_core::model::SpaceProgress {
-    migration_core::model::SpaceProgress {
-        key: migration_core::model::SpaceKey::new(customer, space),
-        status,
-        total_uploads: total,
-        completed_uploads: completed,
-        last_processed_upload: None,
-        instance_id: Some(instance.into()),
-        worker_id: Some(worker.into()),
-        error: None,
-        created_at: Some(updated),
-        updated_at: Some(updated),
-        problems: Default::default(),
-    }
+    SpaceRecord::new(customer, space)
+        .status(status)
+        .on(instance, worker)
+        .uploads(total, completed)
+        .at(updated)
+        .build()
 }
 
 /// A test identity's keys: (access key id, secret access key).

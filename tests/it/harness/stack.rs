@@ -1,10 +1,10 @@
 //! The monitoring stack around the exporter, as real processes for the dashboard and alerting
 //! tests: Prometheus and Alertmanager (Debian's `prometheus` and `prometheus-alertmanager`) on free
 //! loopback ports with scratch storage, killed on drop; a webhook sink that records what
-//! Alertmanager sends; a table loaded with every status; and a PromQL scan for metric names.
+//! Alertmanager sends; a table loaded with every status; and (from [`super::promql`]) a PromQL scan
+//! for metric names.
 
-use migration_testkit::WorkerWrites;
-use std::collections::BTreeSet;
+use migration_testkit::{SpaceRecord, WorkerWrites};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
+use migration_core::model::{SpaceProgress, Status, Timestamp};
 use serde_json::Value;
 
 use crate::harness::free_port;
@@ -80,6 +80,30 @@ struct Server {
 }
 
 impl Server {
+    /// `program` in a new scratch directory holding `config` (as `config_file`) and `files`, on a
+    /// free loopback port, its storage under `data/` (`storage` gives the flags naming it), logging
+    /// warnings only; ready, with its address and the scratch directory to keep until it is gone.
+    fn in_scratch(
+        program: &str,
+        config_file: &str,
+        config: &str,
+        files: &[(&str, &str)],
+        storage: impl FnOnce(&Path) -> Vec<String>,
+    ) -> (Server, String, Scratch) {
+        let scratch = Scratch::new(program);
+        let config_path = scratch.write(config_file, config);
+        for (name, text) in files {
+            scratch.write(name, text);
+        }
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut args = vec![format!("--config.file={}", config_path.display())];
+        args.extend(storage(&scratch.path.join("data")));
+        args.push(format!("--web.listen-address={addr}"));
+        args.push("--log.level=warn".to_owned());
+        let server = Server::start(program, args, &scratch, addr.clone());
+        (server, addr, scratch)
+    }
+
     fn start(program: &str, args: Vec<String>, scratch: &Scratch, addr: String) -> Server {
         let log = scratch.path.join(format!("{program}.log"));
         let out = std::fs::File::create(&log).expect("create server log");
@@ -139,22 +163,10 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn start(config: &str, files: &[(&str, &str)]) -> Prometheus {
-        let scratch = Scratch::new("prometheus");
-        let config_path = scratch.write("prometheus.yml", config);
-        for (name, text) in files {
-            scratch.write(name, text);
-        }
-        let addr = format!("127.0.0.1:{}", free_port());
-        let args = vec![
-            format!("--config.file={}", config_path.display()),
-            format!(
-                "--storage.tsdb.path={}",
-                scratch.path.join("data").display()
-            ),
-            format!("--web.listen-address={addr}"),
-            "--log.level=warn".to_owned(),
-        ];
-        let server = Server::start("prometheus", args, &scratch, addr.clone());
+        let (server, addr, scratch) =
+            Server::in_scratch("prometheus", "prometheus.yml", config, files, |data| {
+                vec![format!("--storage.tsdb.path={}", data.display())]
+            });
         Prometheus {
             server,
             addr,
@@ -215,20 +227,14 @@ pub struct Alertmanager {
 
 impl Alertmanager {
     pub fn start(config: &str, files: &[(&str, &str)]) -> Alertmanager {
-        let scratch = Scratch::new("alertmanager");
-        let config_path = scratch.write("alertmanager.yml", config);
-        for (name, text) in files {
-            scratch.write(name, text);
-        }
-        let addr = format!("127.0.0.1:{}", free_port());
-        let args = vec![
-            format!("--config.file={}", config_path.display()),
-            format!("--storage.path={}", scratch.path.join("data").display()),
-            format!("--web.listen-address={addr}"),
-            "--cluster.listen-address=".to_owned(),
-            "--log.level=warn".to_owned(),
-        ];
-        let server = Server::start(alertmanager_program(), args, &scratch, addr.clone());
+        let config_file = "alertmanager.yml";
+        let (server, addr, scratch) =
+            Server::in_scratch(alertmanager_program(), config_file, config, files, |data| {
+                vec![
+                    format!("--storage.path={}", data.display()),
+                    "--cluster.listen-address=".to_owned(),
+                ]
+            });
         Alertmanager {
             server,
             addr,
@@ -395,19 +401,19 @@ pub fn space(
     completed: u64,
     updated: Timestamp,
 ) -> SpaceProgress {
-    SpaceProgress {
-        key: SpaceKey::new("did:mailto:example.com:owner", space),
-        status,
-        total_uploads: total,
-        completed_uploads: completed,
-        last_processed_upload: (completed > 0).then(|| "bafkreiexample".to_owned()),
-        instance_id: instance.map(str::to_owned),
-        worker_id: worker.map(str::to_owned),
-        error: (status == Status::Failed).then(|| "Connection timeout after 3 retries".to_owned()),
-        created_at: Some(updated.minus(Duration::from_secs(600))),
-        updated_at: Some(updated),
-        problems: Default::default(),
+    let mut r = SpaceRecord::new("did:mailto:example.com:owner", space)
+        .status(status)
+        .assigned(instance, worker)
+        .uploads(total, completed)
+        .created(updated.minus(Duration::from_secs(600)))
+        .updated(updated);
+    if completed > 0 {
+        r = r.last_upload("bafkreiexample");
     }
+    if status == Status::Failed {
+        r = r.error("Connection timeout after 3 retries");
+    }
+    r.build()
 }
 
 /// A new table holding `spaces`, and the real exporter over it (refreshing every second, stuck
@@ -566,135 +572,6 @@ pub fn prometheus_config(job: &str, target: &str, extra: &str) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{extra}\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
     )
-}
-
-/// Words of PromQL that are not metric names when they stand without a following `(`.
-const PROMQL_WORDS: &[&str] = &[
-    "and",
-    "or",
-    "unless",
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "offset",
-    "bool",
-    "atan2",
-    "inf",
-    "nan",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-];
-
-/// The metric names a PromQL expression selects (Grafana variables such as `$job` are fine where
-/// a label value or a duration goes). Skips strings, label matchers, ranges, grouping lists,
-/// numbers, durations, keywords and function names.
-pub fn promql_metric_names(expr: &str) -> BTreeSet<String> {
-    let chars: Vec<char> = expr.chars().collect();
-    let mut names = BTreeSet::new();
-    let mut i = 0;
-    let skip_string = |i: usize, quote: char| -> usize {
-        let mut j = i + 1;
-        while j < chars.len() && chars[j] != quote {
-            j += if chars[j] == '\\' { 2 } else { 1 };
-        }
-        j + 1
-    };
-    let skip_until = |mut i: usize, close: char| -> usize {
-        while i < chars.len() && chars[i] != close {
-            i = match chars[i] {
-                q @ ('"' | '\'' | '`') => skip_string(i, q),
-                _ => i + 1,
-            };
-        }
-        i + 1
-    };
-    let next_non_space = |mut i: usize| -> Option<char> {
-        while i < chars.len() && chars[i].is_whitespace() {
-            i += 1;
-        }
-        chars.get(i).copied()
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '"' | '\'' | '`' => i = skip_string(i, c),
-            '{' => i = skip_until(i + 1, '}'),
-            '[' => i = skip_until(i + 1, ']'),
-            '#' => i = skip_until(i + 1, '\n'),
-            '$' => {
-                // A Grafana variable, e.g. $__rate_interval.
-                i += 1;
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-            }
-            c if c.is_ascii_digit() || c == '.' => {
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '.') {
-                    i += 1;
-                }
-            }
-            c if c.is_alphabetic() || c == '_' || c == ':' => {
-                let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == ':')
-                {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
-                let next = next_non_space(i);
-                let lower = word.to_ascii_lowercase();
-                if matches!(
-                    lower.as_str(),
-                    "by" | "without" | "on" | "ignoring" | "group_left" | "group_right"
-                ) {
-                    if next == Some('(') {
-                        let open = (i..chars.len()).find(|&k| chars[k] == '(').unwrap();
-                        i = skip_until(open + 1, ')');
-                    }
-                } else if PROMQL_WORDS.contains(&lower.as_str()) || next == Some('(') {
-                    // A keyword, an aggregation or a function call.
-                } else {
-                    names.insert(word);
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    names
-}
-
-/// The PromQL inside a Go template (an alert annotation): the string given to `query`, directly
-/// or through `printf` (whose verbs are replaced by a label value).
-pub fn template_queries(template: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(at) = rest.find("query ") {
-        rest = rest[at + "query ".len()..].trim_start();
-        let inner = rest
-            .strip_prefix("(printf ")
-            .map(str::trim_start)
-            .unwrap_or(rest);
-        let Some(quote) = inner.chars().next().filter(|c| *c == '"' || *c == '`') else {
-            continue;
-        };
-        if let Some(end) = inner[1..].find(quote) {
-            out.push(inner[1..1 + end].replace("%q", "\"x\"").replace("%s", "x"));
-        }
-    }
-    out
 }
 
 /// Reads a file of the repository.

@@ -1,0 +1,158 @@
+//! The truth the daemon tests hold `/metrics` to: what each item written should contribute
+//! ([`Truth`], worked out by the test itself), the data families that follows for a set of items
+//! at a given time, and the differences between a scrape and that truth.
+
+use crate::harness::{Metrics, series_key};
+use migration_core::model::SpaceKey;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What one item should contribute, worked out by the test itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Truth {
+    pub(crate) key: SpaceKey,
+    pub(crate) status: &'static str,
+    pub(crate) instance: String,
+    pub(crate) worker: String,
+    pub(crate) total: u64,
+    pub(crate) completed: u64,
+    /// updatedAt in ms, when readable.
+    pub(crate) updated: Option<i64>,
+}
+
+pub(crate) const STUCK_AFTER_MS: i64 = 3_600_000;
+pub(crate) const MAX_SPACE_SERIES: usize = 5;
+pub(crate) const MAX_FAILED_SPACE_SERIES: usize = 4;
+
+pub(crate) fn key(name: &str, labels: &[(&str, &str)]) -> String {
+    let labels: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    series_key(name, &labels)
+}
+
+/// The data families `/metrics` must show for `rows`, judged at `now` (ms).
+pub(crate) fn expected(rows: &[Truth], now_ms: i64) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut fam: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let pairs: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.instance.clone(), r.worker.clone()))
+        .collect();
+    for (i, w) in &pairs {
+        for status in ["pending", "in-progress", "completed", "failed", "unknown"] {
+            let mine: Vec<&Truth> = rows
+                .iter()
+                .filter(|r| &r.instance == i && &r.worker == w && r.status == status)
+                .collect();
+            let l = [
+                ("status", status),
+                ("instance_id", i.as_str()),
+                ("worker_id", w.as_str()),
+            ];
+            let put = |fam: &mut BTreeMap<String, BTreeMap<String, f64>>, name: &str, v: u64| {
+                fam.entry(name.into())
+                    .or_default()
+                    .insert(key(name, &l), v as f64);
+            };
+            put(&mut fam, "migration_spaces", mine.len() as u64);
+            put(
+                &mut fam,
+                "migration_uploads",
+                mine.iter().map(|r| r.total).sum(),
+            );
+            put(
+                &mut fam,
+                "migration_uploads_completed",
+                mine.iter().map(|r| r.completed).sum(),
+            );
+        }
+        let in_progress: Vec<i64> = rows
+            .iter()
+            .filter(|r| &r.instance == i && &r.worker == w && r.status == "in-progress")
+            .filter_map(|r| r.updated)
+            .collect();
+        let l = [("instance_id", i.as_str()), ("worker_id", w.as_str())];
+        let stuck = in_progress
+            .iter()
+            .filter(|u| **u < now_ms - STUCK_AFTER_MS)
+            .count();
+        fam.entry("migration_spaces_stuck".into())
+            .or_default()
+            .insert(key("migration_spaces_stuck", &l), stuck as f64);
+        if let Some(oldest) = in_progress.iter().min() {
+            let name = "migration_in_progress_oldest_update_timestamp_seconds";
+            fam.entry(name.into())
+                .or_default()
+                .insert(key(name, &l), *oldest as f64 / 1000.0);
+        }
+        // When the worker last wrote anything: its newest space, whatever the status.
+        let newest = rows
+            .iter()
+            .filter(|r| &r.instance == i && &r.worker == w)
+            .filter_map(|r| r.updated)
+            .max();
+        let name = "migration_worker_last_update_timestamp_seconds";
+        let family = fam.entry(name.into()).or_default();
+        if let Some(newest) = newest {
+            family.insert(key(name, &l), newest as f64 / 1000.0);
+        }
+    }
+    let mut failed: Vec<&Truth> = rows
+        .iter()
+        .filter(|r| r.status == "failed" && r.updated.is_some())
+        .collect();
+    failed.sort_by(|a, b| {
+        b.updated
+            .cmp(&a.updated)
+            .then(a.key.space.cmp(&b.key.space))
+    });
+    let name = "migration_failed_space_info";
+    let info = fam.entry(name.into()).or_default();
+    for r in failed.iter().take(MAX_FAILED_SPACE_SERIES) {
+        let l = [
+            ("space", r.key.space.as_str()),
+            ("instance_id", r.instance.as_str()),
+            ("worker_id", r.worker.as_str()),
+        ];
+        info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
+    }
+    let mut stuck: Vec<&Truth> = rows
+        .iter()
+        .filter(|r| {
+            r.status == "in-progress" && r.updated.is_some_and(|u| u < now_ms - STUCK_AFTER_MS)
+        })
+        .collect();
+    stuck.sort_by_key(|r| (r.updated, r.key.clone()));
+    let name = "migration_stuck_space_info";
+    let info = fam.entry(name.into()).or_default();
+    for r in stuck.iter().take(MAX_SPACE_SERIES) {
+        let l = [
+            ("space", r.key.space.as_str()),
+            ("instance_id", r.instance.as_str()),
+            ("worker_id", r.worker.as_str()),
+        ];
+        info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
+    }
+    fam
+}
+
+/// Differences between what was scraped and what is expected, empty when they agree.
+pub(crate) fn diff(
+    scraped: &Metrics,
+    want: &BTreeMap<String, BTreeMap<String, f64>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, series) in want {
+        let got = scraped.family(name);
+        for (k, v) in series {
+            match got.get(k) {
+                Some(g) if (g - v).abs() < 1e-3 => {}
+                other => out.push(format!("{k}: want {v}, got {other:?}")),
+            }
+        }
+        for k in got.keys().filter(|k| !series.contains_key(*k)) {
+            out.push(format!("{k}: unexpected series"));
+        }
+    }
+    out
+}
