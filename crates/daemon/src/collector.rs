@@ -1,295 +1,24 @@
 //! Renders the published state as Prometheus metrics. Every metric family is declared once in
-//! [`FAMILIES`] (name, help, type, labels); small functions fill values from the snapshot
-//! ([`fill_data`]), the exporter's health ([`fill_health`]), the read meter ([`fill_reads`]) and
-//! the settings the bundled rules depend on ([`fill_settings`]).
-//! Label sets are built fresh from the latest snapshot on each scrape, so a worker that leaves
+//! [`families`](crate::families) and described once at start ([`Descriptors`]); small functions
+//! fill values from the snapshot ([`fill_data`]), the exporter's health ([`fill_health`]), the
+//! read meter ([`fill_reads`]) and the settings the bundled rules depend on ([`fill_settings`]).
+//! Label sets are built fresh from the latest snapshot on each render, so a worker that leaves
 //! the table leaves `/metrics` too; nothing here touches DynamoDB.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use axum::body::Bytes;
-use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, TextEncoder};
 
+use super::exposition::{Descriptors, Scrape};
+use super::families::*;
 use super::store::{Health, Published, SnapshotStore};
 use migration_core::model::{InvalidReason, Status};
 use migration_core::state::snapshot::Snapshot;
 use migration_core::state::tracker::{RefreshKind, RefreshSettings};
 use migration_core::table::ErrorKind;
 use migration_core::table::meter::{ReadMeter, ReadOp};
-
-/// A family's Prometheus type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Gauge,
-    Counter,
-}
-
-/// Where a family's values come from, which decides its HELP suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// The table, through the snapshot: HELP says which table and how often it is read.
-    Table,
-    /// The exporter itself.
-    Exporter,
-}
-
-/// One metric family, declared once.
-#[derive(Debug)]
-struct Family {
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    labels: &'static [&'static str],
-    origin: Origin,
-}
-
-const BY_STATUS: &[&str] = &["status", "instance_id", "worker_id"];
-const BY_WORKER: &[&str] = &["instance_id", "worker_id"];
-
-const fn table(name: &'static str, labels: &'static [&'static str], help: &'static str) -> Family {
-    Family {
-        name,
-        help,
-        kind: Kind::Gauge,
-        labels,
-        origin: Origin::Table,
-    }
-}
-
-const fn own(
-    name: &'static str,
-    kind: Kind,
-    labels: &'static [&'static str],
-    help: &'static str,
-) -> Family {
-    Family {
-        name,
-        help,
-        kind,
-        labels,
-        origin: Origin::Exporter,
-    }
-}
-
-/// `{stuck_after}` in a HELP text is replaced by the configured threshold.
-const STUCK_AFTER: &str = "{stuck_after}";
-
-const SPACES: Family = table("migration_spaces", BY_STATUS, "Spaces by migration status.");
-const UPLOADS: Family = table(
-    "migration_uploads",
-    BY_STATUS,
-    "Uploads (sum of totalUploads) of the spaces in each status.",
-);
-const UPLOADS_COMPLETED: Family = table(
-    "migration_uploads_completed",
-    BY_STATUS,
-    "Uploads migrated (sum of completedUploads) of the spaces in each status.",
-);
-const SPACES_STUCK: Family = table(
-    "migration_spaces_stuck",
-    BY_WORKER,
-    "In-progress spaces whose updatedAt was older than {stuck_after} when read.",
-);
-const OLDEST_UPDATE: Family = table(
-    "migration_in_progress_oldest_update_timestamp_seconds",
-    BY_WORKER,
-    "Oldest updatedAt among in-progress spaces, in seconds since the epoch; staleness is time() minus this.",
-);
-const STUCK_SPACE_INFO: Family = table(
-    "migration_stuck_space_info",
-    &["space", "instance_id", "worker_id"],
-    "A stuck space (oldest first, capped by --metrics.max-space-series); the value is its updatedAt in seconds since the epoch.",
-);
-const LAST_UPDATE: Family = table(
-    "migration_worker_last_update_timestamp_seconds",
-    BY_WORKER,
-    "Newest updatedAt among all the worker's spaces, whatever their status, in seconds since the epoch: when it last wrote anything.",
-);
-const FAILED_SPACE_INFO: Family = table(
-    "migration_failed_space_info",
-    &["space", "instance_id", "worker_id"],
-    "A failed space (most recently failed first, capped by --metrics.max-failed-space-series); the value is its updatedAt, when it failed, in seconds since the epoch. Read its error with migration-monitor --failed.",
-);
-const INVALID_SPACES: Family = table(
-    "migration_invalid_spaces",
-    &["reason"],
-    "Spaces whose record has a missing, mistyped or absurd attribute, by reason (a space can have several).",
-);
-const BUILD_INFO: Family = own(
-    "migration_exporter_build_info",
-    Kind::Gauge,
-    &["version"],
-    "The exporter's version; always 1.",
-);
-const LAST_REFRESH_SUCCESS: Family = own(
-    "migration_exporter_last_refresh_success",
-    Kind::Gauge,
-    &[],
-    "Whether the most recent refresh succeeded (1) or failed (0, the previous snapshot is still served).",
-);
-const LAST_SUCCESS_TIMESTAMP: Family = own(
-    "migration_exporter_last_refresh_success_timestamp_seconds",
-    Kind::Gauge,
-    &[],
-    "When the last successful refresh finished, in seconds since the epoch (0 before the first).",
-);
-const REFRESH_DURATION: Family = own(
-    "migration_exporter_refresh_duration_seconds",
-    Kind::Gauge,
-    &["kind"],
-    "How long the last successful refresh of each kind took.",
-);
-const REFRESHES: Family = own(
-    "migration_exporter_refreshes_total",
-    Kind::Counter,
-    &["kind"],
-    "Successful refreshes, by kind.",
-);
-const ITEMS_READ: Family = own(
-    "migration_exporter_items_read_total",
-    Kind::Counter,
-    &["kind"],
-    "Items read from DynamoDB by refreshes, by kind.",
-);
-const READ_CAPACITY: Family = own(
-    "migration_exporter_read_capacity_units_total",
-    Kind::Counter,
-    &["operation"],
-    "DynamoDB read capacity units consumed, as reported by ReturnConsumedCapacity, by operation.",
-);
-const DYNAMODB_ERRORS: Family = own(
-    "migration_exporter_dynamodb_errors_total",
-    Kind::Counter,
-    &["kind"],
-    "DynamoDB attempts answered with a throttling error or a server error, by kind, including those the SDK retried successfully.",
-);
-const REFRESH_ERRORS: Family = own(
-    "migration_exporter_refresh_errors_total",
-    Kind::Counter,
-    &["kind"],
-    "Failed refreshes, by kind of error.",
-);
-const INVALID_ITEMS: Family = own(
-    "migration_exporter_invalid_items_total",
-    Kind::Counter,
-    &["reason"],
-    "Items read that had missing, mistyped or absurd attributes, by reason (an item can have several).",
-);
-const TRANSITIONS: Family = own(
-    "migration_space_transitions_total",
-    Kind::Counter,
-    &["from", "to"],
-    "Status changes of spaces this exporter observed between two reads of a space (first sightings and deletions are none; several changes between two reads count once, from the first status to the last).",
-);
-const STUCK_AFTER_SECONDS: Family = own(
-    "migration_exporter_stuck_after_seconds",
-    Kind::Gauge,
-    &[],
-    "The --stuck-after setting: in-progress spaces not updated for this long are stuck.",
-);
-const REFRESH_INTERVAL_SECONDS: Family = own(
-    "migration_exporter_refresh_interval_seconds",
-    Kind::Gauge,
-    &[],
-    "The --refresh.interval setting: time from the start of one refresh to the start of the next.",
-);
-const FULL_REFRESH_INTERVAL_SECONDS: Family = own(
-    "migration_exporter_full_refresh_interval_seconds",
-    Kind::Gauge,
-    &[],
-    "The --refresh.full-interval setting: time between full scans of the table.",
-);
-const DRIFT_ITEMS: Family = own(
-    "migration_exporter_drift_items_total",
-    Kind::Counter,
-    &[],
-    "Items a full scan found different from the state incremental refreshes kept (missed changes and deletions).",
-);
-
-/// Every family this exporter can expose (checked for duplicates and naming).
-#[cfg(test)]
-const FAMILIES: &[&Family] = &[
-    &SPACES,
-    &UPLOADS,
-    &UPLOADS_COMPLETED,
-    &SPACES_STUCK,
-    &OLDEST_UPDATE,
-    &STUCK_SPACE_INFO,
-    &LAST_UPDATE,
-    &FAILED_SPACE_INFO,
-    &INVALID_SPACES,
-    &BUILD_INFO,
-    &LAST_REFRESH_SUCCESS,
-    &LAST_SUCCESS_TIMESTAMP,
-    &REFRESH_DURATION,
-    &REFRESHES,
-    &ITEMS_READ,
-    &READ_CAPACITY,
-    &DYNAMODB_ERRORS,
-    &REFRESH_ERRORS,
-    &INVALID_ITEMS,
-    &DRIFT_ITEMS,
-    &TRANSITIONS,
-    &STUCK_AFTER_SECONDS,
-    &REFRESH_INTERVAL_SECONDS,
-    &FULL_REFRESH_INTERVAL_SECONDS,
-];
-
-/// A family's samples during one scrape.
-enum Samples {
-    Gauge(GaugeVec),
-    Counter(CounterVec),
-}
-
-/// The families filled during one scrape; only families given a value are exposed.
-struct Scrape<'a> {
-    /// Appended to the HELP of [`Origin::Table`] families.
-    source: &'a str,
-    stuck_after: Option<Duration>,
-    filled: HashMap<&'static str, Samples>,
-}
-
-impl Scrape<'_> {
-    /// Sets (gauge) or adds to (counter) the sample of `family` with `labels`.
-    fn set(&mut self, family: &'static Family, labels: &[&str], value: f64) {
-        let samples = self.filled.entry(family.name).or_insert_with(|| {
-            let mut help = family.help.to_owned();
-            if let Some(d) = self.stuck_after {
-                help = help.replace(STUCK_AFTER, &humantime::format_duration(d).to_string());
-            }
-            if family.origin == Origin::Table {
-                help = format!("{help} {}", self.source);
-            }
-            let opts = Opts::new(family.name, help);
-            match family.kind {
-                Kind::Gauge => Samples::Gauge(
-                    GaugeVec::new(opts, family.labels).expect("declared names are valid"),
-                ),
-                Kind::Counter => Samples::Counter(
-                    CounterVec::new(opts, family.labels).expect("declared names are valid"),
-                ),
-            }
-        });
-        match samples {
-            Samples::Gauge(g) => g.with_label_values(labels).set(value),
-            Samples::Counter(c) => c.with_label_values(labels).inc_by(value),
-        }
-    }
-
-    fn families(self) -> Vec<MetricFamily> {
-        self.filled
-            .into_values()
-            .flat_map(|s| match s {
-                Samples::Gauge(g) => g.collect(),
-                Samples::Counter(c) => c.collect(),
-            })
-            .collect()
-    }
-}
 
 /// The migration's state, from the snapshot.
 fn fill_data(snap: &Snapshot, out: &mut Scrape<'_>) {
@@ -357,7 +86,7 @@ fn fill_health(health: &Health, out: &mut Scrape<'_>) {
 }
 
 /// The settings the bundled rules depend on, so that thresholds can follow them.
-fn fill_settings(settings: &Settings, out: &mut Scrape<'_>) {
+fn fill_settings(settings: &RefreshSettings, out: &mut Scrape<'_>) {
     out.set(
         &STUCK_AFTER_SECONDS,
         &[],
@@ -375,14 +104,6 @@ fn fill_settings(settings: &Settings, out: &mut Scrape<'_>) {
     );
 }
 
-/// The configured durations [`fill_settings`] exposes.
-#[derive(Debug, Clone, Copy)]
-struct Settings {
-    interval: Duration,
-    full_interval: Duration,
-    stuck_after: Duration,
-}
-
 /// What reading the table cost, from the read meter.
 fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
     for op in ReadOp::ALL {
@@ -392,13 +113,13 @@ fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
     out.set(&DYNAMODB_ERRORS, &["server"], meter.server_errors() as f64);
 }
 
-/// Collects the migration and exporter metrics from a [`SnapshotStore`] and a [`ReadMeter`].
+/// Collects the migration and exporter metrics from the published state and a [`ReadMeter`].
 pub(crate) struct MigrationCollector {
     store: Arc<SnapshotStore>,
     meter: Arc<ReadMeter>,
-    settings: Settings,
-    /// Appended to data metrics' HELP: where the values come from and how often.
-    source: String,
+    settings: Arc<RefreshSettings>,
+    /// Every family's descriptor, built once.
+    descriptors: Descriptors,
 }
 
 impl MigrationCollector {
@@ -406,39 +127,23 @@ impl MigrationCollector {
         store: Arc<SnapshotStore>,
         meter: Arc<ReadMeter>,
         table: &str,
-        refresh: &RefreshSettings,
+        settings: Arc<RefreshSettings>,
     ) -> Self {
         let source = format!(
             "From a background read of DynamoDB table {table} every {}.",
-            humantime::format_duration(refresh.interval)
+            humantime::format_duration(settings.interval)
         );
         MigrationCollector {
             store,
             meter,
-            settings: Settings {
-                interval: refresh.interval,
-                full_interval: refresh.full_interval,
-                stuck_after: refresh.stuck_after,
-            },
-            source,
+            descriptors: Descriptors::new(&source, settings.stuck_after),
+            settings,
         }
     }
-}
 
-impl Collector for MigrationCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        // Label sets change with the table, so this collector is unchecked, as Prometheus'
-        // Go client calls it: families are described by what `collect` returns.
-        Vec::new()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let state = self.store.load();
-        let mut out = Scrape {
-            source: &self.source,
-            stuck_after: state.snapshot.as_ref().map(|s| s.stuck_after),
-            filled: HashMap::new(),
-        };
+    /// The families of one published state (read once by the caller).
+    fn families(&self, state: &Published) -> Vec<MetricFamily> {
+        let mut out = Scrape::new(&self.descriptors);
         if let Some(snap) = &state.snapshot {
             fill_data(snap, &mut out);
         }
@@ -449,26 +154,19 @@ impl Collector for MigrationCollector {
     }
 }
 
-/// A registry holding one collector, rendering the text exposition format. The page changes only
-/// when the refresh loop publishes (it publishes after every refresh, failed ones included, and
-/// the read meter moves only during refreshes), so the last page is kept with the published state
-/// it was rendered from, and scrapes in between are served from memory without rendering.
+/// Renders the text exposition format. The page changes only when the refresh loop publishes
+/// (it publishes after every refresh, failed ones included, and the read meter moves only during
+/// refreshes), so the last page is kept with the published state it was rendered from, and
+/// scrapes in between are served from memory without rendering.
 pub(crate) struct MetricsRenderer {
-    registry: Registry,
-    store: Arc<SnapshotStore>,
+    collector: MigrationCollector,
     cache: Mutex<Option<(Arc<Published>, Bytes)>>,
 }
 
 impl MetricsRenderer {
     pub(crate) fn new(collector: MigrationCollector) -> Self {
-        let store = collector.store.clone();
-        let registry = Registry::new();
-        registry
-            .register(Box::new(collector))
-            .expect("a fresh registry accepts one collector");
         MetricsRenderer {
-            registry,
-            store,
+            collector,
             cache: Mutex::new(None),
         }
     }
@@ -478,9 +176,10 @@ impl MetricsRenderer {
         TextEncoder::new().format_type().to_owned()
     }
 
-    /// The current metrics in the text exposition format: rendered once per published state.
+    /// The current metrics in the text exposition format: rendered once per published state,
+    /// which is read once.
     pub(crate) fn render(&self) -> Bytes {
-        let current = self.store.load();
+        let current = self.collector.store.load();
         // Concurrent scrapes of a new state wait for one render instead of each rendering it.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((rendered_from, page)) = cache.as_ref()
@@ -489,7 +188,8 @@ impl MetricsRenderer {
             return page.clone();
         }
         let mut out = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+        let families = self.collector.families(&current);
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         let page = Bytes::from(out);
@@ -580,7 +280,7 @@ mod tests {
             store,
             Arc::new(meter),
             "migration-progress",
-            &RefreshSettings {
+            Arc::new(RefreshSettings {
                 interval: Duration::from_secs(30),
                 full_interval: Duration::from_secs(900),
                 overlap: Duration::from_secs(120),
@@ -588,7 +288,7 @@ mod tests {
                 segments: 8,
                 max_stuck_spaces: 50,
                 max_failed_spaces: 50,
-            },
+            }),
         );
         String::from_utf8(MetricsRenderer::new(collector).render().to_vec()).unwrap()
     }
@@ -600,7 +300,7 @@ mod tests {
             store.clone(),
             Arc::new(ReadMeter::default()),
             "t",
-            &RefreshSettings::full_only(Duration::from_secs(3600), 1),
+            Arc::new(RefreshSettings::full_only(Duration::from_secs(3600), 1)),
         ));
         let first = renderer.render();
         let again = renderer.render();

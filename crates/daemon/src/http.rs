@@ -3,7 +3,6 @@
 //! JSON (both from the same published snapshot), `/-/healthy` and `/-/ready` answer probes.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -15,6 +14,7 @@ use super::collector::MetricsRenderer;
 use super::status_page::{self, StatusReport};
 use super::store::SnapshotStore;
 use migration_core::model::Timestamp;
+use migration_core::state::tracker::RefreshSettings;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -23,8 +23,8 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<SnapshotStore>,
     pub(crate) telemetry_path: String,
     pub(crate) table: String,
-    /// How often the status page reloads itself.
-    pub(crate) refresh_interval: Duration,
+    /// The refresh settings; the status page reloads itself every refresh interval.
+    pub(crate) settings: Arc<RefreshSettings>,
 }
 
 /// The routes.
@@ -68,7 +68,7 @@ async fn status_page(State(state): State<AppState>) -> Html<String> {
     Html(status_page::render_html(
         &report,
         &state.telemetry_path,
-        state.refresh_interval,
+        state.settings.interval,
     ))
 }
 

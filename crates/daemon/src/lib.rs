@@ -9,6 +9,8 @@
 //! snapshot.
 
 mod collector;
+mod exposition;
+mod families;
 mod flags;
 
 mod http;
@@ -53,21 +55,23 @@ pub async fn run(
     let table = ProgressTable::new(client, &config.dynamo.table, &config.dynamo.status_index)
         .with_read_budget(config.dynamo.max_read_units_per_second);
     let store = Arc::new(SnapshotStore::new());
+    // One settings value, shared by the refresh loop, the collector and the status page.
+    let settings = Arc::new(config.refresh.clone());
     let collector = MigrationCollector::new(
         store.clone(),
         table.meter().clone(),
         table.name(),
-        &config.refresh,
+        settings.clone(),
     );
     let state = AppState {
         renderer: Arc::new(MetricsRenderer::new(collector)),
         store: store.clone(),
         telemetry_path: config.telemetry_path.clone(),
         table: config.dynamo.table.clone(),
-        refresh_interval: config.refresh.interval,
+        settings: settings.clone(),
     };
     let stop = CancellationToken::new();
-    let refresher = Refresher::new(table, config.refresh.clone(), store);
+    let refresher = Refresher::new(table, settings, store);
     let refresh_task = tokio::spawn(refresher.run(stop.clone()));
     let router = http::router(state);
     supervise(refresh_task, stop, shutdown, |until| {

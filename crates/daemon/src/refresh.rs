@@ -24,18 +24,16 @@ pub(crate) fn backoff(failures: u32, max: Duration) -> Duration {
 /// The loop that keeps the [`SnapshotStore`] fresh.
 pub(crate) struct Refresher {
     tracker: Tracker,
-    interval: Duration,
     store: Arc<SnapshotStore>,
 }
 
 impl Refresher {
     pub(crate) fn new(
         table: ProgressTable,
-        settings: RefreshSettings,
+        settings: Arc<RefreshSettings>,
         store: Arc<SnapshotStore>,
     ) -> Self {
         Refresher {
-            interval: settings.interval,
             tracker: Tracker::new(table, settings),
             store,
         }
@@ -80,7 +78,7 @@ impl Refresher {
                     }
                     history.push(Point::of(&fresh));
                     snapshot = Some(Arc::new(fresh));
-                    self.interval.saturating_sub(took)
+                    self.tracker.settings().interval.saturating_sub(took)
                 }
                 Err(e) => {
                     failures += 1;
@@ -90,7 +88,7 @@ impl Refresher {
                     } else {
                         tracing::debug!(error = %e, failures, "refresh failed again");
                     }
-                    backoff(failures, self.interval)
+                    backoff(failures, self.tracker.settings().interval)
                 }
             };
             self.store.publish(Published {

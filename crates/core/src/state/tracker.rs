@@ -6,6 +6,7 @@
 //! newer. Each refresh returns a [`RefreshReport`]; looping, backoff and publishing are the
 //! exporter's business.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -106,7 +107,7 @@ impl RefreshReport {
 /// The per-space state of one table and how to refresh it.
 pub struct Tracker {
     table: ProgressTable,
-    settings: RefreshSettings,
+    settings: Arc<RefreshSettings>,
     state: TableState,
     /// `None` until checked; the check is repeated at each full scan while unusable.
     index: Option<IndexCheck>,
@@ -118,10 +119,11 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(table: ProgressTable, settings: RefreshSettings) -> Self {
+    /// A tracker reading `table` with `settings` (shared with whoever else reads them).
+    pub fn new(table: ProgressTable, settings: impl Into<Arc<RefreshSettings>>) -> Self {
         Tracker {
             table,
-            settings,
+            settings: settings.into(),
             state: TableState::new(),
             index: None,
             index_denied_logged: false,
@@ -131,6 +133,11 @@ impl Tracker {
     }
 
     /// The state held.
+    /// The settings it refreshes with.
+    pub fn settings(&self) -> &RefreshSettings {
+        &self.settings
+    }
+
     pub fn state(&self) -> &TableState {
         &self.state
     }
