@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use migration_testkit::fleet::{Fleet, FleetConfig, Report};
+use migration_testkit::fleet::{Fleet, FleetConfig, FleetReport};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -141,7 +141,7 @@ fn monitor_json(table: &str, args: &[&str]) -> Value {
 }
 
 /// Every mismatch between the exporter (gauges and status API) and the fleet's report.
-fn disagreements(m: &Metrics, api: &Value, r: &Report) -> Vec<String> {
+fn disagreements(m: &Metrics, api: &Value, r: &FleetReport) -> Vec<String> {
     let mut out = Vec::new();
     let mut check = |what: String, got: f64, want: u64| {
         if got != want as f64 {

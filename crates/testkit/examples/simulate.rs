@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use migration_testkit::fleet::{Fleet, FleetConfig, Report};
+use migration_testkit::fleet::{Fleet, FleetConfig, FleetReport};
 use migration_testkit::table_args::TableArgs;
 use tokio_util::sync::CancellationToken;
 
@@ -85,7 +85,7 @@ struct Args {
     report_every: Duration,
 }
 
-fn write_status(path: &Path, report: &Report) -> anyhow::Result<()> {
+fn write_status(path: &Path, report: &FleetReport) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(&tmp, text + "\n").with_context(|| format!("writing {}", tmp.display()))?;
@@ -93,7 +93,7 @@ fn write_status(path: &Path, report: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
+fn print_report(report: &FleetReport, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string(report)?);
     } else {

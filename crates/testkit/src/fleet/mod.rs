@@ -27,7 +27,7 @@ use migration_core::model::{SpaceKey, SpaceProgress, Status, Timestamp};
 use migration_core::table::item;
 use migration_core::table::{ProgressTable, TableError};
 use plan::{Fate, FleetPlan, plan};
-pub use report::{Counts, Report, SpaceReport, Uploads, WorkerReport};
+pub use report::{Counts, FleetReport, FleetWorkerReport, SpaceReport, Uploads};
 
 mod plan;
 mod report;

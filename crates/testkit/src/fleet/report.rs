@@ -41,7 +41,7 @@ pub struct Uploads {
 
 /// One worker in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WorkerReport {
+pub struct FleetWorkerReport {
     pub instance_id: String,
     pub worker_id: String,
     pub state: WorkerState,
@@ -70,7 +70,7 @@ pub struct SpaceReport {
 
 /// What the fleet did and what the table holds, by its own count (`"version": 1`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub struct FleetReport {
     pub version: u32,
     pub seed: u64,
     pub at: String,
@@ -83,7 +83,7 @@ pub struct Report {
     pub uploads: Uploads,
     pub stalled: u64,
     pub stuck: u64,
-    pub workers: Vec<WorkerReport>,
+    pub workers: Vec<FleetWorkerReport>,
     /// Stuck spaces, oldest first.
     pub stuck_spaces: Vec<SpaceReport>,
     pub failed_spaces: Vec<SpaceReport>,
@@ -91,16 +91,16 @@ pub struct Report {
 
 impl Fleet {
     /// What the fleet did and what the table holds now, by its own count.
-    pub fn report(&self) -> Report {
+    pub fn report(&self) -> FleetReport {
         let now = Timestamp::now();
         let cutoff = now.minus(self.config.stuck_after);
         let l = self.lock();
-        let mut workers: Vec<WorkerReport> = self
+        let mut workers: Vec<FleetWorkerReport> = self
             .plan
             .workers
             .iter()
             .zip(&l.workers)
-            .map(|(w, state)| WorkerReport {
+            .map(|(w, state)| FleetWorkerReport {
                 instance_id: w.instance_id.clone(),
                 worker_id: w.worker_id.clone(),
                 state: *state,
@@ -145,7 +145,7 @@ impl Fleet {
             .workers
             .iter()
             .all(|s| matches!(s, WorkerState::Idle | WorkerState::Dead));
-        Report {
+        FleetReport {
             version: 1,
             seed: self.config.seed,
             at: now.to_iso(),
