@@ -21,14 +21,15 @@ mod memory;
 
 use args::{arg, benching};
 use migration_testkit::WorkerWrites;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use migration_core::model::{Status, Timestamp};
+use migration_core::model::{SpaceProgress, Status, Timestamp};
 use migration_core::state::snapshot::FoldContext;
 use migration_core::state::spaces::TableState;
 use migration_core::state::tracker::{RefreshSettings, Tracker};
-use migration_core::table::item;
 use migration_core::table::meter::ReadOp;
+use migration_core::table::{ProgressTable, item};
 use migration_testkit::sample;
 
 const SEGMENTS: u32 = 8;
@@ -73,19 +74,63 @@ struct Row {
     hwm: f64,
 }
 
+/// One size: full refreshes against the floor, an incremental refresh after 1% of the spaces
+/// changed, then freshness and memory on the real daemon.
 async fn measure(n: u64, rounds: usize) -> Row {
     let table = harness::new_table("bench-refresh").await;
+    let mut records = load_sample(&table, n).await;
+    let mut tracker = Tracker::new(table.clone(), settings());
+    let full = measure_full(&table, &mut tracker, n, rounds).await;
+    let inc = measure_incremental(&table, &mut tracker, &mut records).await;
+    let exporter = start_exporter(&table);
+    let fresh_max = measure_freshness(&table, &exporter, &records).await;
+    let (rss, hwm) = memory::rss_mib(exporter.pid());
+    harness::client()
+        .delete_table()
+        .table_name(table.name())
+        .send()
+        .await
+        .ok();
+    Row {
+        n,
+        full: full.time,
+        floor: full.floor,
+        full_units: full.units,
+        inc: inc.time,
+        inc_units: inc.units,
+        inc_items: inc.items,
+        fresh_max,
+        rss,
+        hwm,
+    }
+}
+
+/// Loads `n` generated spaces into `table` and warms the emulator up; the records loaded.
+async fn load_sample(table: &ProgressTable, n: u64) -> Vec<SpaceProgress> {
     let now = Timestamp::now();
-    let mut records = sample::generate(n, 7, now);
+    let records = sample::generate(n, 7, now);
     let t = Instant::now();
-    sample::load(&table, records.iter().map(item::encode).collect(), 4)
+    sample::load(table, records.iter().map(item::encode).collect(), 4)
         .await
         .expect("load");
     eprintln!("{n}: loaded in {:.1?}", t.elapsed());
-    floor::count_scan(&table, SEGMENTS).await; // warm the emulator up
+    floor::count_scan(table, SEGMENTS).await; // warm the emulator up
+    records
+}
 
+/// Medians over the rounds of a full refresh.
+struct Full {
+    /// Seconds of a full refresh.
+    time: f64,
+    /// Seconds of the `Select=COUNT` Scan over the same segments.
+    floor: f64,
+    /// Read units of a full refresh.
+    units: f64,
+}
+
+/// `rounds` full refreshes of the `n` spaces in `table`, each followed by the floor's Scan.
+async fn measure_full(table: &ProgressTable, tracker: &mut Tracker, n: u64, rounds: usize) -> Full {
     let (mut full, mut floor, mut units) = (Vec::new(), Vec::new(), Vec::new());
-    let mut tracker = Tracker::new(table.clone(), settings());
     for _ in 0..rounds {
         let before = table.meter().capacity_units(ReadOp::Scan);
         let t = Instant::now();
@@ -94,10 +139,32 @@ async fn measure(n: u64, rounds: usize) -> Row {
         units.push(table.meter().capacity_units(ReadOp::Scan) - before);
         assert_eq!(report.items, n);
         let t = Instant::now();
-        assert_eq!(floor::count_scan(&table, SEGMENTS).await, n);
+        assert_eq!(floor::count_scan(table, SEGMENTS).await, n);
         floor.push(t.elapsed().as_secs_f64());
     }
+    Full {
+        time: median(full),
+        floor: median(floor),
+        units: median(units),
+    }
+}
 
+/// One incremental refresh.
+struct Incremental {
+    /// Seconds it took.
+    time: f64,
+    /// Read units it used.
+    units: f64,
+    /// Items it read.
+    items: u64,
+}
+
+/// Changes 1% of `records` in `table`, then times the incremental refresh that reads them.
+async fn measure_incremental(
+    table: &ProgressTable,
+    tracker: &mut Tracker,
+    records: &mut [SpaceProgress],
+) -> Incremental {
     // 1% of the spaces change: progress on in-progress or pending ones, as workers write it.
     let later = Timestamp::now();
     let step = 100;
@@ -108,19 +175,26 @@ async fn measure(n: u64, rounds: usize) -> Row {
         changed.push(item::encode(r));
     }
     let changes = changed.len() as u64;
-    sample::load(&table, changed, 4).await.expect("changes");
+    sample::load(table, changed, 4).await.expect("changes");
     let before = table.meter().capacity_units(ReadOp::Query);
     let t = Instant::now();
     let report = tracker.incremental().await.expect("incremental refresh");
-    let inc = t.elapsed().as_secs_f64();
-    let inc_units = table.meter().capacity_units(ReadOp::Query) - before;
+    let time = t.elapsed().as_secs_f64();
+    let units = table.meter().capacity_units(ReadOp::Query) - before;
     assert!(
         report.items >= changes,
         "read {} of {changes} changes",
         report.items
     );
+    Incremental {
+        time,
+        units,
+        items: report.items,
+    }
+}
 
-    // Freshness through the real daemon: a write, then poll /metrics until it shows.
+/// The real daemon over `table`, refreshing every [`INTERVAL_SECS`], ready.
+fn start_exporter(table: &ProgressTable) -> harness::Exporter {
     let endpoint = harness::dynamodb_local().endpoint.clone();
     let interval = format!("{INTERVAL_SECS}s");
     let exporter = harness::Exporter::start(
@@ -129,6 +203,16 @@ async fn measure(n: u64, rounds: usize) -> Row {
         &["--refresh.interval", &interval, "--scan.segments", "8"],
     );
     exporter.wait_ready(Duration::from_secs(600));
+    exporter
+}
+
+/// Freshness through the real daemon: a write, then poll /metrics until it shows; the longest
+/// wait of three, in seconds.
+async fn measure_freshness(
+    table: &ProgressTable,
+    exporter: &harness::Exporter,
+    records: &[SpaceProgress],
+) -> f64 {
     let failed = |m: &harness::Metrics| -> f64 {
         m.family("migration_spaces")
             .iter()
@@ -160,25 +244,7 @@ async fn measure(n: u64, rounds: usize) -> Row {
         }
         fresh.push(t.elapsed().as_secs_f64());
     }
-    let (rss, hwm) = memory::rss_mib(exporter.pid());
-    harness::client()
-        .delete_table()
-        .table_name(table.name())
-        .send()
-        .await
-        .ok();
-    Row {
-        n,
-        full: median(full),
-        floor: median(floor),
-        full_units: median(units),
-        inc,
-        inc_units,
-        inc_items: report.items,
-        fresh_max: fresh.into_iter().fold(0.0, f64::max),
-        rss,
-        hwm,
-    }
+    fresh.into_iter().fold(0.0, f64::max)
 }
 
 /// Child mode: build the state of `n` generated spaces, print its memory.
@@ -214,12 +280,17 @@ fn state_only(n: u64) {
     );
 }
 
-#[tokio::main]
-async fn main() {
-    if let Some(n) = arg("--state-only") {
-        state_only(n.parse().expect("a size"));
-        return;
-    }
+/// What to run, from the command line: a full run under `cargo bench`, a small one otherwise.
+struct Plan {
+    /// Table sizes to measure against DynamoDB Local.
+    db_sizes: Vec<u64>,
+    /// Sizes of the per-space state alone, each in a child process.
+    state_sizes: Vec<u64>,
+    /// Full refreshes per size, of which the median is reported.
+    rounds: usize,
+}
+
+fn plan() -> Plan {
     let benching = benching();
     let db_sizes = sizes(
         "--sizes",
@@ -238,11 +309,31 @@ async fn main() {
         },
     );
     let rounds = if benching { 3 } else { 1 };
-
-    let mut rows = Vec::new();
-    for &n in &db_sizes {
-        rows.push(measure(n, rounds).await);
+    Plan {
+        db_sizes,
+        state_sizes,
+        rounds,
     }
+}
+
+#[tokio::main]
+async fn main() {
+    if let Some(n) = arg("--state-only") {
+        state_only(n.parse().expect("a size"));
+        return;
+    }
+    let plan = plan();
+    let mut rows = Vec::new();
+    for &n in &plan.db_sizes {
+        rows.push(measure(n, plan.rounds).await);
+    }
+    print_refresh(&rows);
+    print_growth(&rows);
+    print_state(&plan.state_sizes);
+}
+
+/// The table of refresh cost, one row per size.
+fn print_refresh(rows: &[Row]) {
     println!(
         "Against DynamoDB Local, {SEGMENTS} segments, refresh interval {INTERVAL_SECS}s, 1% of spaces changed:\n"
     );
@@ -250,7 +341,7 @@ async fn main() {
         "| spaces | full refresh s | COUNT floor s | full / floor | full read units | incremental s | incremental read units (items) | incremental / full units | freshness max s | daemon RSS MiB (peak) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
+    for r in rows {
         println!(
             "| {} | {:.3} | {:.3} | {:.2} | {:.1} | {:.3} | {:.1} ({}) | {:.2}% | {:.2} | {:.1} ({:.1}) |",
             r.n,
@@ -267,6 +358,10 @@ async fn main() {
             r.hwm
         );
     }
+}
+
+/// The table of growth between consecutive sizes, when there is more than one.
+fn print_growth(rows: &[Row]) {
     if rows.len() > 1 {
         println!("\nGrowth between sizes (time and memory per size ratio; 1.0 = linear):\n");
         println!("| from | to | size x | full time x | per-space full time x | daemon RSS x |");
@@ -285,7 +380,10 @@ async fn main() {
             );
         }
     }
+}
 
+/// The table of the per-space state alone, one child process (`--state-only`) per size.
+fn print_state(state_sizes: &[u64]) {
     println!(
         "\nPer-space state alone (generated records fed into the state in a child process):\n"
     );
@@ -294,23 +392,29 @@ async fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|");
     let exe = std::env::current_exe().expect("own path");
-    for n in state_sizes {
-        let out = std::process::Command::new(&exe)
-            .args(["--state-only", &n.to_string()])
-            .output()
-            .expect("child");
-        let line = String::from_utf8_lossy(&out.stdout);
-        let f: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(
-            f.len(),
-            7,
-            "child said: {line} {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(f[1], n.to_string(), "every generated space is held");
+    for &n in state_sizes {
+        let f = state_child(&exe, n);
         println!(
             "| {} | {} | {} | {} | {} | {} |",
             f[0], f[2], f[3], f[4], f[5], f[6]
         );
     }
+}
+
+/// Runs this bench as a `--state-only` child for `n` spaces; the fields of the line it printed.
+fn state_child(exe: &Path, n: u64) -> Vec<String> {
+    let out = std::process::Command::new(exe)
+        .args(["--state-only", &n.to_string()])
+        .output()
+        .expect("child");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    assert_eq!(
+        f.len(),
+        7,
+        "child said: {line} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(f[1], n.to_string(), "every generated space is held");
+    f
 }

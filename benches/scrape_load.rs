@@ -18,6 +18,7 @@ mod harness;
 mod memory;
 
 use args::{arg, benching};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -138,8 +139,15 @@ fn wait_200(url: &str, extra: &[&str], within: Duration) {
     }
 }
 
-#[tokio::main]
-async fn main() {
+/// Sizes from the command line: a full run under `cargo bench`, a small one otherwise.
+struct Options {
+    /// Spaces in the table the daemon holds.
+    spaces: u64,
+    /// Seconds of load per row.
+    seconds: u64,
+}
+
+fn options() -> Options {
     let benching = benching();
     let spaces: u64 = arg("--spaces")
         .map(|s| s.parse().expect("a number"))
@@ -147,6 +155,63 @@ async fn main() {
     let seconds: u64 = arg("--seconds")
         .map(|s| s.parse().expect("a number"))
         .unwrap_or(if benching { 20 } else { 2 });
+    Options { spaces, seconds }
+}
+
+/// One way of scraping: its name in the table, over TLS with basic auth or plain HTTP, and
+/// whether every request opens a new connection.
+struct Case {
+    name: &'static str,
+    tls: bool,
+    reconnect: bool,
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        name: "plain HTTP, no gzip",
+        tls: false,
+        reconnect: false,
+    },
+    Case {
+        name: "plain HTTP",
+        tls: false,
+        reconnect: false,
+    },
+    Case {
+        name: "TLS + basic auth, keep-alive",
+        tls: true,
+        reconnect: false,
+    },
+    Case {
+        name: "TLS + basic auth, new connection per request",
+        tls: true,
+        reconnect: true,
+    },
+];
+
+/// What every case shares: the table, the web configuration and the headers wrk may send.
+struct Setup {
+    endpoint: String,
+    table: String,
+    web_config: String,
+    auth: String,
+    gzip: String,
+    seconds: u64,
+}
+
+/// One row of the table: the page size and the load run, with the daemon's memory around it.
+struct Row {
+    name: &'static str,
+    size: u64,
+    run: Run,
+    before: f64,
+    after: f64,
+    peak: f64,
+}
+
+#[tokio::main]
+async fn main() {
+    let Options { spaces, seconds } = options();
     if !on_path("wrk") {
         eprintln!("scrape_load: wrk is not installed (scripts/install-deps wrk); skipping");
         return;
@@ -161,8 +226,26 @@ async fn main() {
     eprintln!("{spaces} spaces loaded in {:.1?}", t.elapsed());
     let endpoint = harness::dynamodb_local().endpoint.clone();
 
-    // TLS material and a web configuration with basic auth, as an operator would write it.
     let scratch = harness::stack::Scratch::new("bench-scrape");
+    let web_config = write_web_config(&scratch);
+    let setup = Setup {
+        endpoint,
+        table: table.name().to_owned(),
+        web_config: web_config.display().to_string(),
+        auth: format!(
+            "Authorization: Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("prometheus:s3cret")
+        ),
+        gzip: "Accept-Encoding: gzip".to_owned(),
+        seconds,
+    };
+    let rows: Vec<Row> = CASES.iter().map(|case| run_case(&setup, case)).collect();
+    print_table(spaces, seconds, &rows);
+}
+
+/// TLS material and a web configuration with basic auth, as an operator would write it, in
+/// `scratch`; the configuration's path.
+fn write_web_config(scratch: &harness::stack::Scratch) -> PathBuf {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
         .unwrap()
@@ -171,84 +254,87 @@ async fn main() {
     scratch.write("server.pem", &cert.pem());
     scratch.write("server-key.pem", &key.serialize_pem());
     let hash = bcrypt::hash("s3cret", 10).unwrap();
-    let web_config = scratch.write(
+    scratch.write(
         "web.yml",
         &format!(
             "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\nbasic_auth_users:\n  prometheus: {hash}\n"
         ),
-    );
-    let auth = format!(
-        "Authorization: Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("prometheus:s3cret")
-    );
-    let gzip = "Accept-Encoding: gzip".to_owned();
+    )
+}
 
-    let mut rows = Vec::new();
-    let web_config = web_config.display().to_string();
-    let cases: [(&str, bool, bool); 4] = [
-        ("plain HTTP, no gzip", false, false),
-        ("plain HTTP", false, false),
-        ("TLS + basic auth, keep-alive", true, false),
-        ("TLS + basic auth, new connection per request", true, true),
-    ];
-    for (name, tls, reconnect) in cases {
-        let mut extra = vec!["--refresh.interval", "30s"];
-        if tls {
-            extra.extend(["--web.config.file", web_config.as_str()]);
-        }
-        let mut exporter = harness::Exporter::start(&endpoint, table.name(), &extra);
-        let scheme = if tls { "https" } else { "http" };
-        let base = format!("{scheme}://{}", exporter.addr);
-        wait_200(
-            &format!("{base}/-/ready"),
-            &["-k", "-u", "prometheus:s3cret"],
-            Duration::from_secs(120),
-        );
-        let (size, _) = {
-            let out = Command::new("curl")
-                .args([
-                    "-sk",
-                    "-u",
-                    "prometheus:s3cret",
-                    "-H",
-                    &gzip,
-                    "-o",
-                    "/dev/null",
-                ])
-                .args(["-w", "%{size_download}"])
-                .arg(format!("{base}/metrics"))
-                .output()
-                .unwrap();
-            (
-                String::from_utf8_lossy(&out.stdout)
-                    .parse::<u64>()
-                    .unwrap_or(0),
-                (),
-            )
-        };
-        let (before, _) = memory::rss_mib(exporter.pid());
-        let mut headers = Vec::new();
-        if !name.ends_with("no gzip") {
-            headers.push(gzip.clone());
-        }
-        if tls {
-            headers.push(auth.clone());
-        }
-        if reconnect {
-            headers.push("Connection: close".to_owned());
-        }
-        let run = wrk(&format!("{base}/metrics"), seconds, &headers);
-        let (after, peak) = memory::rss_mib(exporter.pid());
-        assert_eq!(run.non_2xx, 0, "{name}: non-2xx answers");
-        eprintln!(
-            "{name}: {} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms {}",
-            run.requests, run.rps, run.p50, run.p99, run.errors
-        );
-        let status = exporter.terminate(Duration::from_secs(15));
-        assert!(status.success(), "{status:?}");
-        rows.push((name, size, run, before, after, peak));
+/// Starts a daemon for `case`, loads its `/metrics` with wrk, and stops it.
+fn run_case(setup: &Setup, case: &Case) -> Row {
+    let &Case {
+        name,
+        tls,
+        reconnect,
+    } = case;
+    let mut extra = vec!["--refresh.interval", "30s"];
+    if tls {
+        extra.extend(["--web.config.file", setup.web_config.as_str()]);
     }
+    let mut exporter = harness::Exporter::start(&setup.endpoint, &setup.table, &extra);
+    let scheme = if tls { "https" } else { "http" };
+    let base = format!("{scheme}://{}", exporter.addr);
+    wait_200(
+        &format!("{base}/-/ready"),
+        &["-k", "-u", "prometheus:s3cret"],
+        Duration::from_secs(120),
+    );
+    let size = page_size(&base, &setup.gzip);
+    let (before, _) = memory::rss_mib(exporter.pid());
+    let mut headers = Vec::new();
+    if !name.ends_with("no gzip") {
+        headers.push(setup.gzip.clone());
+    }
+    if tls {
+        headers.push(setup.auth.clone());
+    }
+    if reconnect {
+        headers.push("Connection: close".to_owned());
+    }
+    let run = wrk(&format!("{base}/metrics"), setup.seconds, &headers);
+    let (after, peak) = memory::rss_mib(exporter.pid());
+    assert_eq!(run.non_2xx, 0, "{name}: non-2xx answers");
+    eprintln!(
+        "{name}: {} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms {}",
+        run.requests, run.rps, run.p50, run.p99, run.errors
+    );
+    let status = exporter.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    Row {
+        name,
+        size,
+        run,
+        before,
+        after,
+        peak,
+    }
+}
 
+/// Bytes of one `/metrics` page under `base`, fetched with curl sending `gzip` (0 if unreadable).
+fn page_size(base: &str, gzip: &str) -> u64 {
+    let out = Command::new("curl")
+        .args([
+            "-sk",
+            "-u",
+            "prometheus:s3cret",
+            "-H",
+            gzip,
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{size_download}"])
+        .arg(format!("{base}/metrics"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .parse::<u64>()
+        .unwrap_or(0)
+}
+
+/// The markdown table, one row per case.
+fn print_table(spaces: u64, seconds: u64, rows: &[Row]) {
     println!(
         "\n{spaces} spaces, {CONNECTIONS} connections (wrk -t2), {seconds} s per row, `Accept-Encoding: gzip` unless said:\n"
     );
@@ -256,7 +342,15 @@ async fn main() {
         "| scrape | page KiB sent | requests/s | p50 ms | p99 ms | RSS before MiB | RSS after MiB | peak RSS MiB |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, size, run, before, after, peak) in &rows {
+    for Row {
+        name,
+        size,
+        run,
+        before,
+        after,
+        peak,
+    } in rows
+    {
         println!(
             "| {name} | {:.1} | {:.0} | {:.2} | {:.2} | {before:.1} | {after:.1} | {peak:.1} |",
             *size as f64 / 1024.0,

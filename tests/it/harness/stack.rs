@@ -447,6 +447,10 @@ pub async fn exporter_over(
 /// A small migration with every status on two instances: completed, pending (some unassigned),
 /// fresh in-progress, two stuck spaces on instance 1 worker 2 (no update for 2h and 3h), a failed
 /// space on instance 2 worker 1, and one item with a status the exporter does not know.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one long table of test records, one per space"
+)]
 pub fn every_status_spaces(now: Timestamp) -> Vec<SpaceProgress> {
     let fresh = now.minus(Duration::from_secs(60));
     let hours = |h: u64| now.minus(Duration::from_secs(h * 3600));
