@@ -177,6 +177,7 @@ impl Moto {
     fn client(&self, keys: &(String, String)) -> Client {
         let conf = aws_sdk_dynamodb::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(migration_core::table::client::http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new(&keys.0, &keys.1, None, None, "iam-test"))
             .endpoint_url(&self.endpoint)

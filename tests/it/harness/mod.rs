@@ -100,6 +100,7 @@ pub fn client() -> Client {
 pub fn client_for(endpoint: &str) -> Client {
     let conf = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(migration_core::table::client::http_client())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
             ACCESS_KEY, SECRET_KEY, None, None, "tests",

@@ -9,6 +9,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::Region;
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Where the table is, as used (the flags that fill it are the front ends' business).
 #[derive(Debug, Clone)]
@@ -41,9 +43,20 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// The one HTTP client of every AWS call (DynamoDB and the credential providers): hyper 1 and
+/// rustls with ring, the platform's root certificates.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// A client for the configured endpoint.
 pub async fn connect(cfg: &DynamoConfig) -> Result<Client, ClientError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(timeouts())
         .retry_config(RetryConfig::standard().with_max_attempts(3));
     if let Some(url) = &cfg.endpoint_url {
