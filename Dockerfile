@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # Container image of migration-exporter: a build stage that compiles both binaries with the
 # locked dependencies, and a distroless runtime stage (glibc, libgcc, CA certificates, no shell)
 # that runs the exporter as an unprivileged numeric user on a read-only root filesystem.
@@ -21,7 +22,13 @@ COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
 COPY src ./src
 COPY benches ./benches
-RUN cargo build --release --locked --bins \
+# BuildKit cache mounts keep the registry and the target directory between builds, so a change
+# of the sources recompiles this workspace's crates only, never the AWS SDK and the other
+# dependencies (a cold build compiles them once). The binaries leave the cached target through
+# /out in the same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked --bins \
     && install -D -m 0755 -t /out target/release/migration-exporter target/release/migration-monitor
 
 FROM gcr.io/distroless/cc-debian12:nonroot

@@ -55,6 +55,10 @@ def check_dockerfile(path):
     runs = [rest for s, w, rest in ins if w == "RUN" and s == 0]
     need(any("cargo build --release --locked" in r for r in runs),
          "the build stage runs cargo build --release --locked")
+    need(any("--mount=type=cache,target=/src/target" in r and
+             "--mount=type=cache,target=/usr/local/cargo/registry" in r for r in runs),
+         "the build caches the registry and the target directory (BuildKit cache mounts), so a "
+         "change of the sources does not rebuild the dependencies")
     need(not [1 for s, w, _ in ins if w == "RUN" and s == 1], "the runtime stage runs nothing")
     final = [(w, rest) for s, w, rest in ins if s == 1]
     users = [rest for w, rest in final if w == "USER"]
@@ -92,7 +96,9 @@ def build_stage_script(path):
                 target = target.removeprefix("./") or "."
                 lines.append(f'mkdir -p "$(dirname "{target}")" && cp -a "$REPO/{src}" "{target}"')
         elif word == "RUN":
-            lines.append(rest.replace("/out", "./out"))
+            # BuildKit's cache mounts are the replay's own persistent target directory.
+            command = re.sub(r"^(--mount=\S+\s+)+", "", rest)
+            lines.append(command.replace("/out", "./out"))
         elif word not in ("FROM", "WORKDIR", "ARG", "ENV"):
             raise Broken(f"build stage: {word} is not reproduced by this check")
     print("\n".join(lines))
