@@ -47,16 +47,7 @@ impl Throughput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Timestamp;
-    use crate::state::history::Point;
-
-    fn point(second: i64, spaces: u64, uploads: u64) -> Point {
-        Point {
-            at: Timestamp::from_millis(1_800_000_000_000 + second * 1000),
-            spaces_finished: spaces,
-            uploads_completed: uploads,
-        }
-    }
+    use crate::state::history::test_point as point;
 
     #[test]
     fn the_rate_spans_the_history_and_predicts_the_remaining_uploads() {

@@ -74,17 +74,20 @@ impl History {
     }
 }
 
+/// A point `second`s after a fixed instant, for this crate's tests.
+#[cfg(test)]
+pub(crate) fn test_point(second: i64, spaces: u64, uploads: u64) -> Point {
+    Point {
+        at: Timestamp::from_millis(1_800_000_000_000 + second * 1000),
+        spaces_finished: spaces,
+        uploads_completed: uploads,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_point as point;
     use super::*;
-
-    fn point(second: i64, spaces: u64, uploads: u64) -> Point {
-        Point {
-            at: Timestamp::from_millis(1_800_000_000_000 + second * 1000),
-            spaces_finished: spaces,
-            uploads_completed: uploads,
-        }
-    }
 
     #[test]
     fn the_span_runs_from_the_oldest_to_the_newest_point() {
