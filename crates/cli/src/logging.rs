@@ -20,6 +20,16 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+/// The crates whose events are logged at the configured level (the binaries' and the layers').
+const WORKSPACE_CRATES: [&str; 6] = [
+    "migration_exporter",
+    "migration_monitor",
+    "migration_daemon",
+    "migration_cli",
+    "migration_core",
+    "exporter_web",
+];
+
 /// Installs the global subscriber. Call once, at start-up.
 pub fn init(cfg: &LogConfig) {
     let level = cfg.level.as_str().to_ascii_lowercase();
@@ -29,8 +39,12 @@ pub fn init(cfg: &LogConfig) {
         "warn"
     };
     // Every dependency (the AWS SDK and its runtime, the HTTP and TLS stacks) at `deps`, this
-    // crate at the configured level.
-    let filter = EnvFilter::new(format!("{deps},migration_exporter={level}"));
+    // workspace's crates at the configured level.
+    let ours: Vec<String> = WORKSPACE_CRATES
+        .iter()
+        .map(|c| format!("{c}={level}"))
+        .collect();
+    let filter = EnvFilter::new(format!("{deps},{}", ours.join(",")));
     let registry = tracing_subscriber::registry().with(filter);
     match cfg.format {
         LogFormat::Logfmt => registry
