@@ -110,9 +110,37 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
             .unwrap_or_default()
     };
     let mut fingerprint = text.to_vec();
-
     let users = file.basic_auth_users.unwrap_or_default();
-    for (user, hash) in &users {
+    check_users(&users)?;
+    let http = file.http_server_config.unwrap_or_default();
+    let headers = checked_headers(http.headers.unwrap_or_default())?;
+    let rate_limit = file.rate_limit.map(rate_limit).transpose()?.flatten();
+    let http2 = http.http2.unwrap_or(true);
+    let tls = match file.tls_server_config {
+        Some(t) if t.is_enabled() => {
+            let built = tls::build(&t, dir, http2)?;
+            fingerprint.extend_from_slice(&built.file_bytes);
+            Some(Arc::new(built.config))
+        }
+        Some(t) => {
+            t.check_without_tls()?;
+            None
+        }
+        None => None,
+    };
+    Ok(LoadedConfig {
+        tls,
+        users: Arc::new(users),
+        headers: Arc::new(headers),
+        rate_limit,
+        http2,
+        fingerprint,
+    })
+}
+
+/// Every password must be a bcrypt hash.
+fn check_users(users: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for (user, hash) in users {
         if let Err(e) = hash.parse::<bcrypt::HashParts>() {
             return Err(ConfigError::new(
                 format!("basic_auth_users.{user}"),
@@ -122,10 +150,16 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
             ));
         }
     }
+    Ok(())
+}
 
-    let http = file.http_server_config.unwrap_or_default();
+/// The response headers of `http_server_config.headers`, each allowed and with an allowed value;
+/// an empty value sets nothing.
+fn checked_headers(
+    written: BTreeMap<String, String>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
     let mut headers = Vec::new();
-    for (name, value) in http.headers.unwrap_or_default() {
+    for (name, value) in written {
         let key = format!("http_server_config.headers.{name}");
         let Some((_, allowed)) = ALLOWED_HEADERS.iter().find(|(n, _)| *n == name) else {
             return Err(ConfigError::new(
@@ -155,45 +189,18 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
             .map_err(|_| ConfigError::new(&key, "not a valid header name"))?;
         headers.push((name, value));
     }
+    Ok(headers)
+}
 
-    let rate_limit = match file.rate_limit {
-        None => None,
-        Some(r) => {
-            let interval = match &r.interval {
-                None => Duration::ZERO,
-                Some(v) => {
-                    go_duration_value(v).map_err(|e| ConfigError::new("rate_limit.interval", e))?
-                }
-            };
-            let burst = r.burst.unwrap_or(0);
-            let burst = u32::try_from(burst).map_err(|_| {
-                ConfigError::new("rate_limit.burst", "expected a whole number from 0")
-            })?;
-            (!interval.is_zero()).then_some(RateLimit { interval, burst })
-        }
+/// `rate_limit` as used: `None` when the interval is zero (off).
+fn rate_limit(r: RateLimitFile) -> Result<Option<RateLimit>, ConfigError> {
+    let interval = match &r.interval {
+        None => Duration::ZERO,
+        Some(v) => go_duration_value(v).map_err(|e| ConfigError::new("rate_limit.interval", e))?,
     };
-
-    let tls = match file.tls_server_config {
-        Some(t) if t.is_enabled() => {
-            let built = tls::build(&t, dir, http.http2.unwrap_or(true))?;
-            fingerprint.extend_from_slice(&built.file_bytes);
-            Some(Arc::new(built.config))
-        }
-        Some(t) => {
-            t.check_without_tls()?;
-            None
-        }
-        None => None,
-    };
-
-    Ok(LoadedConfig {
-        tls,
-        users: Arc::new(users),
-        headers: Arc::new(headers),
-        rate_limit,
-        http2: http.http2.unwrap_or(true),
-        fingerprint,
-    })
+    let burst = u32::try_from(r.burst.unwrap_or(0))
+        .map_err(|_| ConfigError::new("rate_limit.burst", "expected a whole number from 0"))?;
+    Ok((!interval.is_zero()).then_some(RateLimit { interval, burst }))
 }
 
 /// A YAML error as `path: message`, one line.

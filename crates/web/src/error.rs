@@ -1,6 +1,6 @@
 //! The error a web configuration file can raise: the key and what is wrong, in one line. Its
-//! own module so that the file's parser (`config`) and its TLS section (`tls`) both use it
-//! without importing each other.
+//! own module so that the file's parser (`config`) and the TLS modules (`tls`, `tls_suites`,
+//! `client_auth`) all use it without importing each other.
 
 /// A mistake in the web configuration: the key and what is wrong, one line.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -16,6 +16,11 @@ impl ConfigError {
             key: key.into(),
             reason: one_line(&reason.into()),
         }
+    }
+
+    /// A mistake in `tls_server_config.<field>`.
+    pub(crate) fn tls(field: &str, reason: impl Into<String>) -> ConfigError {
+        ConfigError::new(format!("tls_server_config.{field}"), reason)
     }
 }
 

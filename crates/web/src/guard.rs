@@ -32,7 +32,7 @@ const AUTH_CACHE_ENTRIES: usize = 256;
 /// The configuration in force and the state that outlives a reload.
 pub(crate) struct Live {
     pub config: ArcSwap<LoadedConfig>,
-    bucket: Mutex<Bucket>,
+    bucket: Mutex<TokenBucket>,
     /// user -> SHA-256(hash, 0, password) of passwords that matched.
     verified: Mutex<HashMap<String, Vec<[u8; 32]>>>,
     /// bcrypt runs on blocking threads, at most this many at once.
@@ -44,7 +44,7 @@ impl Live {
     pub fn new(config: LoadedConfig) -> Live {
         Live {
             config: ArcSwap::from_pointee(config),
-            bucket: Mutex::new(Bucket::default()),
+            bucket: Mutex::new(TokenBucket::default()),
             verified: Mutex::new(HashMap::new()),
             bcrypt_slots: Semaphore::new(2),
             throttle: LogThrottle::default(),
@@ -139,16 +139,16 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// Go's token bucket: starts full, refills one token per interval up to `burst`.
 #[derive(Debug, Default)]
-struct Bucket {
+struct TokenBucket {
     tokens: f64,
     last: Option<Instant>,
     limit: Option<RateLimit>,
 }
 
-impl Bucket {
+impl TokenBucket {
     fn allow(&mut self, limit: RateLimit, now: Instant) -> bool {
         if self.limit != Some(limit) {
-            *self = Bucket {
+            *self = TokenBucket {
                 tokens: limit.burst as f64,
                 last: Some(now),
                 limit: Some(limit),
@@ -243,7 +243,7 @@ mod tests {
             interval: Duration::from_millis(100),
             burst: 2,
         };
-        let mut b = Bucket::default();
+        let mut b = TokenBucket::default();
         let t0 = Instant::now();
         assert!(b.allow(limit, t0));
         assert!(b.allow(limit, t0));
@@ -265,37 +265,27 @@ mod tests {
         );
     }
 
+    fn basic(user_password: &str) -> HeaderMap {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(user_password);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {b64}").parse().unwrap(),
+        );
+        h
+    }
+
     #[tokio::test]
     async fn successful_checks_are_cached() {
         let hash = bcrypt::hash("pw", 4).unwrap();
         let users = std::collections::BTreeMap::from([("alice".to_owned(), hash.clone())]);
         let live = Live::new(crate::config::parse(b"", std::path::Path::new(".")).unwrap());
-        let mut h = HeaderMap::new();
-        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:pw");
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Basic {b64}").parse().unwrap(),
-        );
-        assert!(live.authorize(&users, &h).await.is_ok());
+        assert!(live.authorize(&users, &basic("alice:pw")).await.is_ok());
         assert!(live.cached("alice", &digest(&hash, "pw")));
         assert!(!live.cached("alice", &digest(&hash, "other")));
-        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:nope");
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Basic {b64}").parse().unwrap(),
-        );
-        assert_eq!(
-            live.authorize(&users, &h).await.unwrap_err().0,
-            "wrong password"
-        );
-        let b64 = base64::engine::general_purpose::STANDARD.encode("bob:pw");
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Basic {b64}").parse().unwrap(),
-        );
-        assert_eq!(
-            live.authorize(&users, &h).await.unwrap_err().0,
-            "unknown user"
-        );
+        let refused = live.authorize(&users, &basic("alice:nope")).await;
+        assert_eq!(refused.unwrap_err().0, "wrong password");
+        let refused = live.authorize(&users, &basic("bob:pw")).await;
+        assert_eq!(refused.unwrap_err().0, "unknown user");
     }
 }

@@ -27,12 +27,16 @@
 //!
 //! [`Router`]: axum::Router
 
+mod client_auth;
 mod config;
+mod connection;
 mod error;
 pub mod flags;
 mod guard;
+mod reload;
 mod server;
 mod tls;
+mod tls_suites;
 
 use std::future::Future;
 use std::path::Path;

@@ -184,6 +184,13 @@ pub fn monitor_at(
         .expect("run migration-monitor")
 }
 
+/// An exporter that exited instead of listening: its exit code and its log.
+#[derive(Debug)]
+pub struct Exited {
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
 /// The exporter binary running as a child process.
 pub struct Exporter {
     child: Child,
@@ -217,6 +224,17 @@ impl Exporter {
 
     /// [`Exporter::spawn`] with another identity's keys.
     pub fn spawn_as(args: &[&str], keys: Keys<'_>) -> Exporter {
+        Exporter::try_spawn_as(args, keys)
+            .unwrap_or_else(|e| panic!("exporter did not log its address: {e:?}"))
+    }
+
+    /// Starts the exporter with exactly `args` and waits until it listens or exits (a refused
+    /// flag or file, say): the exit is returned with what it logged.
+    pub fn try_spawn(args: &[&str]) -> Result<Exporter, Exited> {
+        Exporter::try_spawn_as(args, LOCAL_KEYS)
+    }
+
+    fn try_spawn_as(args: &[&str], keys: Keys<'_>) -> Result<Exporter, Exited> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_migration-exporter"));
         cmd.args(args);
         aws_env(&mut cmd, keys);
@@ -239,23 +257,48 @@ impl Exporter {
                         .find_map(|kv| kv.strip_prefix("address="))
                         .map(|a| a.trim_matches('"').to_owned());
                     if let (Some(tx), Some(addr)) = (tx.take(), addr) {
-                        let _ = tx.send(addr);
+                        let _ = tx.send(Some(addr));
                     }
                 }
                 sink.lock().unwrap().push(line);
             }
-        });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => Exporter { child, addr, log },
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "exporter did not log its address: {:?}",
-                    log.lock().unwrap()
-                );
+            if let Some(tx) = tx {
+                let _ = tx.send(None);
             }
+        });
+        let outcome = rx.recv_timeout(Duration::from_secs(30));
+        if let Ok(Some(addr)) = outcome {
+            return Ok(Exporter { child, addr, log });
         }
+        if outcome.is_err() {
+            let _ = child.kill();
+        }
+        let code = child.wait().expect("wait for exporter").code();
+        let stderr = log.lock().unwrap().join("\n");
+        Err(Exited { code, stderr })
+    }
+
+    /// Every log line so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// How many log lines so far contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// The port it listens on (the first address).
+    pub fn port(&self) -> u16 {
+        self.addr
+            .parse::<std::net::SocketAddr>()
+            .expect("a socket address")
+            .port()
     }
 
     /// GET `path`: (status code, body).

@@ -1,0 +1,118 @@
+//! Shutdown: open responses finish within the shutdown timeout and never past it (in process),
+//! and the binary exits 0 on SIGTERM while clients hold connections; the binary's listen
+//! addresses and environment fallbacks.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::serving::{exchange, keep_alive_get, run, settings, status};
+use super::{curl, start_ok};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_finishes_open_responses_within_the_bound() {
+    let server = run(settings(|s| s.shutdown_timeout = Duration::from_secs(4)));
+    let addr = server.addr();
+    let slow = tokio::spawn(exchange(
+        addr,
+        b"GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(10),
+    ));
+    // Connections that hold on: idle keep-alive and half-sent.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    assert!(keep_alive_get(&mut idle, Duration::from_secs(2)).await);
+    let mut half = TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let took = server.shutdown().await;
+    let body = slow.await.unwrap();
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status(&body), 200);
+    assert_eq!(
+        text.matches('x').count(),
+        20 * 1024,
+        "the response in flight was cut"
+    );
+    assert!(took < Duration::from_secs(4), "shutdown took {took:?}");
+    // New connections are refused once serve returned.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_never_waits_past_its_timeout() {
+    let server = run(settings(|s| {
+        s.shutdown_timeout = Duration::from_millis(600)
+    }));
+    let addr = server.addr();
+    let slow = tokio::spawn(exchange(
+        addr,
+        b"GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(10),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let took = server.shutdown().await;
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    let body = slow.await.unwrap();
+    assert!(String::from_utf8_lossy(&body).matches('x').count() < 20 * 1024);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary
+
+#[test]
+fn sigterm_exits_within_the_shutdown_timeout_while_clients_hold_connections() {
+    let mut exporter = start_ok(&[
+        "--web.shutdown-timeout",
+        "2s",
+        "--web.read-header-timeout",
+        "1m",
+    ]);
+    let addr: SocketAddr = exporter.addr.parse().unwrap();
+    use std::io::{Read, Write};
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    idle.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let _ = idle.read(&mut buf).unwrap();
+    let mut half = std::net::TcpStream::connect(addr).unwrap();
+    half.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nX-Never: ")
+        .unwrap();
+    let _silent = std::net::TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let status = exporter.terminate(Duration::from_secs(6));
+    let took = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
+#[test]
+fn several_listen_addresses_and_env_fallbacks() {
+    let (a, b) = (crate::harness::free_port(), crate::harness::free_port());
+    let a_addr = format!("127.0.0.1:{a}");
+    let b_addr = format!("[::1]:{b}");
+    let exporter = start_ok(&[
+        "--web.listen-address",
+        &a_addr,
+        "--web.listen-address",
+        &b_addr,
+    ]);
+    assert_eq!(exporter.count("message=listening"), 2);
+    assert_eq!(curl(&[], &format!("http://{a_addr}/-/healthy")).0, 200);
+    assert_eq!(curl(&[], &format!("http://{b_addr}/-/healthy")).0, 200);
+    // The environment stands in for flags, and a bad value there is one line, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
+        .env("MIGRATION_EXPORTER_WEB_SHUTDOWN_TIMEOUT", "whenever")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--web.shutdown-timeout"), "{stderr}");
+}
