@@ -103,7 +103,14 @@ fn several_listen_addresses_and_env_fallbacks() {
         "--web.listen-address",
         &b_addr,
     ]);
-    assert_eq!(exporter.count("message=listening"), 2);
+    crate::harness::wait_for(
+        "both addresses logged",
+        Duration::from_secs(5),
+        || match exporter.count("message=listening") {
+            2 => Ok(()),
+            n => Err(format!("{n} listening lines")),
+        },
+    );
     assert_eq!(curl(&[], &format!("http://{a_addr}/-/healthy")).0, 200);
     assert_eq!(curl(&[], &format!("http://{b_addr}/-/healthy")).0, 200);
     // The environment stands in for flags, and a bad value there is one line, exit 2.
