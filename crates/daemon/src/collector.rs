@@ -1,13 +1,15 @@
 //! Renders the published state as Prometheus metrics. Every metric family is declared once in
 //! [`families`](crate::families) and described once at start ([`Descriptors`]); small functions
 //! fill values from the snapshot ([`fill_data`]), the exporter's health ([`fill_health`]), the
-//! read meter ([`fill_reads`]) and the settings the bundled rules depend on ([`fill_settings`]).
+//! read meter ([`fill_reads`]), the settings the bundled rules depend on ([`fill_settings`]) and
+//! the HTTP side's own counts ([`fill_http`], the one part rendered at every scrape).
 //! Label sets are built fresh from the latest snapshot on each render, so a worker that leaves
 //! the table leaves `/metrics` too; nothing here touches DynamoDB.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Bytes;
+use exporter_web::{CloseReason, HttpStats};
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, TextEncoder};
 
@@ -113,11 +115,30 @@ fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
     out.set(&DYNAMODB_ERRORS, &["server"], meter.server_errors() as f64);
 }
 
+/// The HTTP side: connections and requests, which move between refreshes.
+fn fill_http(stats: &HttpStats, out: &mut Scrape<'_>) {
+    out.set(&HTTP_CONNECTIONS_OPEN, &[], stats.connections_open() as f64);
+    out.set(&HTTP_CONNECTIONS_MAX, &[], stats.connections_bound() as f64);
+    let accepted = stats.connections_accepted() as f64;
+    out.set(&HTTP_CONNECTIONS_ACCEPTED, &[], accepted);
+    for reason in CloseReason::ALL {
+        let v = stats.connections_closed(reason) as f64;
+        out.set(&HTTP_CONNECTIONS_CLOSED, &[reason.as_str()], v);
+    }
+    let in_flight = stats.requests_in_flight() as f64;
+    out.set(&HTTP_REQUESTS_IN_FLIGHT, &[], in_flight);
+    let rejected = stats.requests_rejected() as f64;
+    out.set(&HTTP_REQUESTS_REJECTED, &[], rejected);
+    let handshakes = stats.tls_handshakes_in_flight() as f64;
+    out.set(&HTTP_TLS_HANDSHAKES_IN_FLIGHT, &[], handshakes);
+}
+
 /// Collects the migration and exporter metrics from the published state and a [`ReadMeter`].
 pub(crate) struct MigrationCollector {
     store: Arc<SnapshotStore>,
     meter: Arc<ReadMeter>,
     settings: Arc<RefreshSettings>,
+    http: Arc<HttpStats>,
     /// Every family's descriptor, built once.
     descriptors: Descriptors,
 }
@@ -128,6 +149,7 @@ impl MigrationCollector {
         meter: Arc<ReadMeter>,
         table: &str,
         settings: Arc<RefreshSettings>,
+        http: Arc<HttpStats>,
     ) -> Self {
         let source = format!(
             "From a background read of DynamoDB table {table} every {}.",
@@ -138,6 +160,7 @@ impl MigrationCollector {
             meter,
             descriptors: Descriptors::new(&source, settings.stuck_after),
             settings,
+            http,
         }
     }
 
@@ -152,12 +175,20 @@ impl MigrationCollector {
         fill_settings(&self.settings, &mut out);
         out.families()
     }
+
+    /// The HTTP side's families, new at every scrape.
+    fn http_families(&self) -> Vec<MetricFamily> {
+        let mut out = Scrape::new(&self.descriptors);
+        fill_http(&self.http, &mut out);
+        out.families()
+    }
 }
 
-/// Renders the text exposition format. The page changes only when the refresh loop publishes
-/// (it publishes after every refresh, failed ones included, and the read meter moves only during
-/// refreshes), so the last page is kept with the published state it was rendered from, and
-/// scrapes in between are served from memory without rendering.
+/// Renders the text exposition format. The migration's page changes only when the refresh loop
+/// publishes (it publishes after every refresh, failed ones included, and the read meter moves
+/// only during refreshes), so the last page is kept with the published state it was rendered
+/// from, and scrapes in between are served from memory; only the HTTP side's few lines, which
+/// move between refreshes, are rendered at every scrape and follow it.
 pub(crate) struct MetricsRenderer {
     collector: MigrationCollector,
     cache: Mutex<Option<(Arc<Published>, Bytes)>>,
@@ -176,9 +207,22 @@ impl MetricsRenderer {
         TextEncoder::new().format_type().to_owned()
     }
 
-    /// The current metrics in the text exposition format: rendered once per published state,
-    /// which is read once.
+    /// The current metrics in the text exposition format: the page of the published state, then
+    /// the HTTP side's families.
     pub(crate) fn render(&self) -> Bytes {
+        let page = self.page();
+        let mut http = Vec::with_capacity(2048);
+        if let Err(e) = TextEncoder::new().encode(&self.collector.http_families(), &mut http) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        let mut out = Vec::with_capacity(page.len() + http.len());
+        out.extend_from_slice(&page);
+        out.extend_from_slice(&http);
+        Bytes::from(out)
+    }
+
+    /// The published state's page: rendered once per published state, which is read once.
+    fn page(&self) -> Bytes {
         let current = self.collector.store.load();
         // Concurrent scrapes of a new state wait for one render instead of each rendering it.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -289,6 +333,7 @@ mod tests {
                 max_stuck_spaces: 50,
                 max_failed_spaces: 50,
             }),
+            Arc::new(HttpStats::default()),
         );
         String::from_utf8(MetricsRenderer::new(collector).render().to_vec()).unwrap()
     }
@@ -301,9 +346,10 @@ mod tests {
             Arc::new(ReadMeter::default()),
             "t",
             Arc::new(RefreshSettings::full_only(Duration::from_secs(3600), 1)),
+            Arc::new(HttpStats::default()),
         ));
-        let first = renderer.render();
-        let again = renderer.render();
+        let first = renderer.page();
+        let again = renderer.page();
         assert_eq!(first.as_ptr(), again.as_ptr(), "served from memory");
         let mut health = Health::default();
         health.record_failure(ErrorKind::Throttled);
@@ -361,6 +407,49 @@ mod tests {
             text, golden,
             "rendering changed; rerun with UPDATE_GOLDEN=1 if intended"
         );
+    }
+
+    #[test]
+    fn the_http_side_is_rendered_at_every_scrape_after_the_cached_page() {
+        let store = Arc::new(SnapshotStore::new());
+        let http = Arc::new(HttpStats::default());
+        let renderer = MetricsRenderer::new(MigrationCollector::new(
+            store,
+            Arc::new(ReadMeter::default()),
+            "t",
+            Arc::new(RefreshSettings::full_only(Duration::from_secs(3600), 1)),
+            http.clone(),
+        ));
+        let before = String::from_utf8(renderer.render().to_vec()).unwrap();
+        assert!(before.contains("migration_exporter_http_connections_accepted_total 0\n"));
+        assert!(
+            before.contains(
+                "migration_exporter_http_connections_closed_total{reason=\"evicted\"} 0\n"
+            )
+        );
+        assert_families_contiguous(&before);
+        // Not cached with the page: a new render is a new buffer while the page is the same.
+        assert_ne!(renderer.render().as_ptr(), renderer.render().as_ptr());
+        drop(http);
+    }
+
+    /// Fails when a family's lines appear in two blocks of `text`.
+    fn assert_families_contiguous(text: &str) {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut current = "";
+        for line in text.lines() {
+            let name = line
+                .strip_prefix("# HELP ")
+                .or_else(|| line.strip_prefix("# TYPE "))
+                .unwrap_or(line)
+                .split(['{', ' '])
+                .next()
+                .unwrap_or("");
+            if name != current {
+                assert!(seen.insert(name.to_owned()), "{name} appears in two blocks");
+                current = name;
+            }
+        }
     }
 
     #[test]

@@ -190,6 +190,48 @@ pub(crate) const DRIFT_ITEMS: Family = own(
     &[],
     "Items a full scan found different from the state incremental refreshes kept (missed changes and deletions).",
 );
+pub(crate) const HTTP_CONNECTIONS_OPEN: Family = own(
+    "migration_exporter_http_connections_open",
+    Kind::Gauge,
+    &[],
+    "HTTP connections open now (idle, half-sent and serving).",
+);
+pub(crate) const HTTP_CONNECTIONS_MAX: Family = own(
+    "migration_exporter_http_connections_max",
+    Kind::Gauge,
+    &[],
+    "HTTP connections held at most (from the file-descriptor limit and --web.max-connections); at the bound the least recently active one with no request in flight is closed.",
+);
+pub(crate) const HTTP_CONNECTIONS_ACCEPTED: Family = own(
+    "migration_exporter_http_connections_accepted_total",
+    Kind::Counter,
+    &[],
+    "HTTP connections accepted.",
+);
+pub(crate) const HTTP_CONNECTIONS_CLOSED: Family = own(
+    "migration_exporter_http_connections_closed_total",
+    Kind::Counter,
+    &["reason"],
+    "HTTP connections closed, by reason: client, header_timeout (head or TLS handshake not sent within --web.read-header-timeout), idle (--web.idle-timeout), evicted (to make room at the bound), limit (refused: every connection busy), error, shutdown.",
+);
+pub(crate) const HTTP_REQUESTS_IN_FLIGHT: Family = own(
+    "migration_exporter_http_requests_in_flight",
+    Kind::Gauge,
+    &[],
+    "HTTP requests being answered now (response bodies included).",
+);
+pub(crate) const HTTP_REQUESTS_REJECTED: Family = own(
+    "migration_exporter_http_requests_rejected_total",
+    Kind::Counter,
+    &[],
+    "HTTP requests answered 503 because --web.max-requests were in flight for longer than the wait.",
+);
+pub(crate) const HTTP_TLS_HANDSHAKES_IN_FLIGHT: Family = own(
+    "migration_exporter_http_tls_handshakes_in_flight",
+    Kind::Gauge,
+    &[],
+    "TLS handshakes in progress now.",
+);
 
 /// Every family this exporter can expose, described once at start (and checked for duplicates
 /// and naming by a test).
@@ -218,4 +260,11 @@ pub(crate) const FAMILIES: &[&Family] = &[
     &STUCK_AFTER_SECONDS,
     &REFRESH_INTERVAL_SECONDS,
     &FULL_REFRESH_INTERVAL_SECONDS,
+    &HTTP_CONNECTIONS_OPEN,
+    &HTTP_CONNECTIONS_MAX,
+    &HTTP_CONNECTIONS_ACCEPTED,
+    &HTTP_CONNECTIONS_CLOSED,
+    &HTTP_REQUESTS_IN_FLIGHT,
+    &HTTP_REQUESTS_REJECTED,
+    &HTTP_TLS_HANDSHAKES_IN_FLIGHT,
 ];

@@ -62,6 +62,7 @@ pub async fn run(
         table.meter().clone(),
         table.name(),
         settings.clone(),
+        server.stats(),
     );
     let state = AppState {
         renderer: Arc::new(MetricsRenderer::new(collector)),

@@ -78,15 +78,34 @@ pub struct WebFlags {
         value_parser = positive_duration
     )]
     pub read_header_timeout: Duration,
-    /// Connections served at once; further ones wait in the listen queue.
+    /// Time a kept-alive connection may stay silent after a response before it is closed.
+    #[arg(
+        long = "web.idle-timeout",
+        env = "MIGRATION_EXPORTER_WEB_IDLE_TIMEOUT",
+        default_value = "2m",
+        value_name = "DURATION",
+        value_parser = positive_duration
+    )]
+    pub idle_timeout: Duration,
+    /// Connections open at once (default: from the file-descriptor limit); at the bound, the least
+    /// recently active connection with no request in flight is closed to make room.
     #[arg(
         long = "web.max-connections",
         env = "MIGRATION_EXPORTER_WEB_MAX_CONNECTIONS",
-        default_value = "64",
         value_name = "N",
-        value_parser = clap::value_parser!(u32).range(1..=100_000)
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
-    pub max_connections: u32,
+    pub max_connections: Option<u32>,
+    /// Requests answered at once; one more waits up to 1s for a slot, then gets 503 with
+    /// Retry-After. 0: no limit.
+    #[arg(
+        long = "web.max-requests",
+        env = "MIGRATION_EXPORTER_WEB_MAX_REQUESTS",
+        default_value = "40",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(0..=100_000)
+    )]
+    pub max_requests: u32,
     /// Largest request body accepted (413 beyond), e.g. 64KiB.
     #[arg(
         long = "web.max-request-bytes",
@@ -116,6 +135,12 @@ pub struct WebFlags {
     pub shutdown_timeout: Duration,
 }
 
+/// `--web.max-requests` by default, as node_exporter's.
+const DEFAULT_MAX_REQUESTS: usize = 40;
+
+/// TLS handshakes in flight at most: each holds its hello and key-exchange state.
+const DEFAULT_MAX_TLS_HANDSHAKES: usize = 256;
+
 /// The HTTP side as used: addresses, limits and the checked web configuration.
 #[derive(Debug, Clone)]
 pub struct WebSettings {
@@ -123,7 +148,13 @@ pub struct WebSettings {
     pub config_file: Option<PathBuf>,
     pub config_reload_interval: Duration,
     pub read_header_timeout: Duration,
-    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    /// Lowers the connection bound derived from the file-descriptor limit.
+    pub max_connections: Option<usize>,
+    /// Requests in flight at most (0: no limit).
+    pub max_requests: usize,
+    /// TLS connections in their handshake at most; one more evicts the oldest of them.
+    pub max_tls_handshakes: usize,
     pub max_request_bytes: usize,
     pub max_header_bytes: usize,
     pub shutdown_timeout: Duration,
@@ -139,7 +170,10 @@ impl WebSettings {
             config_file: None,
             config_reload_interval: Duration::from_secs(5),
             read_header_timeout: Duration::from_secs(10),
-            max_connections: 64,
+            idle_timeout: Duration::from_secs(120),
+            max_connections: None,
+            max_requests: DEFAULT_MAX_REQUESTS,
+            max_tls_handshakes: DEFAULT_MAX_TLS_HANDSHAKES,
             max_request_bytes: 64 * 1024,
             max_header_bytes: 16 * 1024,
             shutdown_timeout: Duration::from_secs(5),
@@ -201,7 +235,10 @@ impl WebFlags {
             config_file: None,
             config_reload_interval: self.config_reload_interval,
             read_header_timeout: self.read_header_timeout,
-            max_connections: self.max_connections as usize,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections.map(|m| m as usize),
+            max_requests: self.max_requests as usize,
+            max_tls_handshakes: DEFAULT_MAX_TLS_HANDSHAKES,
             max_request_bytes: to_usize("web.max-request-bytes", self.max_request_bytes)?,
             max_header_bytes: to_usize("web.max-header-bytes", self.max_header_bytes)?,
             shutdown_timeout: self.shutdown_timeout,
@@ -258,6 +295,9 @@ mod tests {
         assert_eq!(s.listen_addresses, vec!["0.0.0.0:10940".parse().unwrap()]);
         assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
         assert_eq!(s.max_header_bytes, 16384);
+        assert_eq!(s.max_connections, None, "from the file-descriptor limit");
+        assert_eq!(s.max_requests, 40);
+        assert_eq!(s.idle_timeout, Duration::from_secs(120));
         assert!(s.initial.is_none());
     }
 
@@ -287,6 +327,8 @@ mod tests {
             ("--web.read-header-timeout", "soon"),
             ("--web.shutdown-timeout", "0s"),
             ("--web.max-connections", "0"),
+            ("--web.max-requests", "many"),
+            ("--web.idle-timeout", "0s"),
             ("--web.max-request-bytes", "lots"),
         ] {
             let e = parse(&[flag, bad]).err().unwrap();

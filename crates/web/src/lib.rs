@@ -7,8 +7,11 @@
 //! - The exporter-toolkit web configuration file (TLS with client certificates and allowed SANs,
 //!   basic auth with bcrypt, headers, rate limit, HTTP/2), checked at start with one line naming
 //!   the key ([`ConfigError`]) and re-read when it changes; a bad new file keeps the old one.
-//! - A server that survives hostile clients: read-header timeout, connection and size limits,
-//!   gzip, several listen addresses (IPv4 and IPv6), and a bounded graceful shutdown.
+//! - A server that survives hostile clients as Go's does: every connection accepted (up to a bound
+//!   from the file-descriptor limit, where the least recently active idle one makes room), heads
+//!   and idleness timed per connection, requests in flight limited (503 with `Retry-After`), head
+//!   and body sizes bounded, gzip, several listen addresses (IPv4 and IPv6), a bounded graceful
+//!   shutdown, and its own counts ([`HttpStats`]) for the exporter to expose.
 //!
 //! Another exporter uses it in three lines: parse its flags with `#[command(flatten)] web:
 //! WebFlags`, call [`WebFlags::to_settings`] (exit 2 with the error's one line on failure), then
@@ -27,14 +30,19 @@
 //!
 //! [`Router`]: axum::Router
 
+mod activity;
 mod client_auth;
 mod config;
 mod connection;
 mod error;
+mod fd_limit;
 pub mod flags;
 mod guard;
+mod in_flight;
+mod registry;
 mod reload;
 mod server;
+mod stats;
 mod tls;
 mod tls_suites;
 
@@ -44,6 +52,7 @@ use std::path::Path;
 pub use error::ConfigError;
 pub use flags::{WebFlagError, WebFlags, WebSettings};
 pub use server::{WebError, WebServer};
+pub use stats::{CloseReason, HttpStats};
 
 /// Binds every listen address of `settings` and serves `router` until `shutdown` completes.
 pub async fn serve(

@@ -13,7 +13,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::util::BoxCloneSyncService;
@@ -21,11 +20,16 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::activity::Timeouts;
 use crate::config;
 use crate::connection::{App, Protocols, Shared, accept_loop};
+use crate::fd_limit;
 use crate::flags::WebSettings;
 use crate::guard::{self, Live};
+use crate::in_flight::RequestLimit;
+use crate::registry::Registry;
 use crate::reload::{self, ReloadMode};
+use crate::stats::HttpStats;
 
 /// Why the HTTP side could not run.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,9 @@ pub enum WebError {
 pub struct WebServer {
     listeners: Vec<(SocketAddr, TcpListener)>,
     settings: WebSettings,
+    /// Connections accepted at most at once.
+    bound: usize,
+    stats: Arc<HttpStats>,
 }
 
 fn bind_one(address: SocketAddr) -> std::io::Result<TcpListener> {
@@ -89,10 +96,21 @@ impl WebServer {
                 "listening"
             );
         }
+        let bound = connection_bound(&settings);
+        let stats = Arc::new(HttpStats::default());
+        stats.set_bound(bound);
         Ok(WebServer {
             listeners,
             settings,
+            bound,
+            stats,
         })
+    }
+
+    /// The server's own counts (connections, requests in flight, closes by reason), for an
+    /// exporter to expose; they move once [`WebServer::serve`] runs.
+    pub fn stats(&self) -> Arc<HttpStats> {
+        self.stats.clone()
     }
 
     /// The bound addresses (the real port where 0 was asked for).
@@ -118,8 +136,17 @@ impl WebServer {
             app: app_stack(router, &live, &settings),
             protocols: Protocols::new(&settings),
             tls_mode,
-            read_header_timeout: settings.read_header_timeout,
-            slots: Arc::new(Semaphore::new(settings.max_connections)),
+            timeouts: Timeouts {
+                read_header: settings.read_header_timeout,
+                idle: settings.idle_timeout,
+            },
+            registry: Arc::new(Registry::new(
+                self.bound,
+                settings.max_tls_handshakes,
+                self.stats.clone(),
+            )),
+            limit: RequestLimit::new(settings.max_requests, self.stats.clone()),
+            stats: self.stats.clone(),
             graceful: CancellationToken::new(),
             force: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -143,6 +170,28 @@ impl WebServer {
         }
         Ok(())
     }
+}
+
+/// Raises the file-descriptor limit and derives the connection bound from it (lowered by
+/// `--web.max-connections`), logged once.
+fn connection_bound(settings: &WebSettings) -> usize {
+    let limit = fd_limit::raise();
+    let bound = fd_limit::connection_bound(limit.soft, settings.max_connections);
+    tracing::info!(
+        fd_limit = limit.soft,
+        fd_limit_was = limit.was,
+        max_connections = bound,
+        max_requests = settings.max_requests,
+        "connections accepted up to a bound from the file-descriptor limit; at the bound the least recently active with no request in flight is closed"
+    );
+    if let Some(asked) = settings.max_connections.filter(|m| *m > bound) {
+        tracing::warn!(
+            asked,
+            bound,
+            "--web.max-connections is above what the file-descriptor limit allows; using the bound"
+        );
+    }
+    bound
 }
 
 /// The layers every request passes before the routes: the guard (rate limit, basic auth,

@@ -38,10 +38,10 @@ async fn a_half_sent_head_is_closed_and_others_are_served() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn beyond_max_connections_new_ones_wait_and_open_ones_are_served() {
+async fn at_max_connections_the_least_recently_active_idle_one_makes_room() {
     let server = run(settings(|s| {
-        s.max_connections = 2;
-        s.read_header_timeout = Duration::from_millis(1500);
+        s.max_connections = Some(2);
+        s.read_header_timeout = Duration::from_secs(10);
     }));
     let addr = server.addr();
     let mut scrape = TcpStream::connect(addr).await.unwrap();
@@ -49,23 +49,80 @@ async fn beyond_max_connections_new_ones_wait_and_open_ones_are_served() {
     let mut hog = TcpStream::connect(addr).await.unwrap();
     hog.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // Third connection: accepted by the kernel, not served while two are open.
-    let waiting = tokio::spawn(async move {
-        let started = Instant::now();
-        let got = exchange(addr, GET, Duration::from_secs(5)).await;
-        (status(&got), started.elapsed())
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !waiting.is_finished(),
-        "served beyond --web.max-connections"
-    );
-    // The open scrape connection is not starved.
+    // The scrape connection is active again: the half-sent hog is now the least recently active.
     assert!(keep_alive_get(&mut scrape, Duration::from_millis(500)).await);
-    // Once the hog is timed out, the waiting one is served.
-    let (code, waited) = waiting.await.unwrap();
-    assert_eq!(code, 200);
-    assert!(waited >= Duration::from_millis(800), "{waited:?}");
+    // A third connection is served at once, not left in the listen queue.
+    let started = Instant::now();
+    let got = exchange(addr, GET, Duration::from_secs(2)).await;
+    assert_eq!(status(&got), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // The hog was closed to make room, long before its read-header timeout.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(1), hog.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the half-sent connection was not evicted");
+    // And the kept-alive scrape connection goes on.
+    assert!(keep_alive_get(&mut scrape, Duration::from_millis(500)).await);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn beyond_max_requests_a_request_waits_then_gets_503_with_retry_after() {
+    let server = run(settings(|s| s.max_requests = 1));
+    let addr = server.addr();
+    // /slow holds the one slot for 2 s (its body is streamed for that long).
+    let slow = tokio::spawn(exchange(
+        addr,
+        b"GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(5),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let got = exchange(addr, GET, Duration::from_secs(3)).await;
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    assert_eq!(status(&got), 503, "{text}");
+    assert!(text.contains("retry-after: 1"), "{text}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(1800),
+        "waited {waited:?}, not briefly"
+    );
+    assert_eq!(status(&slow.await.unwrap()), 200);
+    // The slot is free again.
+    assert_eq!(
+        status(&exchange(addr, GET, Duration::from_secs(2)).await),
+        200
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_alive_connection_is_closed_after_the_idle_timeout_not_the_header_timeout() {
+    let server = run(settings(|s| {
+        s.read_header_timeout = Duration::from_millis(300);
+        s.idle_timeout = Duration::from_millis(1500);
+    }));
+    let mut kept = TcpStream::connect(server.addr()).await.unwrap();
+    assert!(keep_alive_get(&mut kept, Duration::from_secs(2)).await);
+    let idle_from = Instant::now();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        keep_alive_get(&mut kept, Duration::from_secs(1)).await,
+        "closed before the idle timeout"
+    );
+    let idle_from_again = Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(4), kept.read_to_end(&mut rest)).await;
+    let after = idle_from_again.elapsed();
+    assert!(closed.is_ok(), "not closed after the idle timeout");
+    assert!(
+        after >= Duration::from_millis(1400) && after < Duration::from_millis(2600),
+        "closed {after:?} after the last response"
+    );
+    assert!(idle_from.elapsed() > Duration::from_millis(2000));
     server.shutdown().await;
 }
 
