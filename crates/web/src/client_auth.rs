@@ -1,5 +1,6 @@
 //! Client certificates for `tls_server_config`: the five `client_auth_type`s with Go's meaning,
-//! the client CA, and `client_allowed_sans`, as one rustls client certificate verifier.
+//! the client CA (or, without one, the system's trust store, as Go), and `client_allowed_sans`, as
+//! one rustls client certificate verifier.
 
 use std::sync::Arc;
 
@@ -41,6 +42,17 @@ impl ClientAuth {
                 ));
             }
         })
+    }
+
+    /// The name a file gives it.
+    fn name(self) -> &'static str {
+        match self {
+            ClientAuth::No => "NoClientCert",
+            ClientAuth::Request => "RequestClientCert",
+            ClientAuth::RequireAny => "RequireAnyClientCert",
+            ClientAuth::VerifyIfGiven => "VerifyClientCertIfGiven",
+            ClientAuth::RequireAndVerify => "RequireAndVerifyClientCert",
+        }
     }
 
     fn verifies(self) -> bool {
@@ -86,7 +98,7 @@ pub(crate) fn verifier(
         ClientAuth::No => return Ok(WebPkiClientVerifier::no_client_auth()),
         ClientAuth::Request | ClientAuth::RequireAny => ChainCheck::None,
         ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify => {
-            ChainCheck::WebPki(webpki(auth, ca, provider)?)
+            ChainCheck::WebPki(webpki(auth, Trust::read(auth, ca)?, provider)?)
         }
     };
     Ok(Arc::new(ClientVerifier {
@@ -97,26 +109,46 @@ pub(crate) fn verifier(
     }))
 }
 
-/// A verifying client auth type's chain check against the client CA.
+/// What a verifying client auth type checks chains against.
+enum Trust {
+    /// The client CA.
+    Ca(RootCertStore),
+    /// Without a client CA, as Go: the system's trust store.
+    System(RootCertStore),
+}
+
+impl Trust {
+    /// The client CA, or without one the system's trust store, read now (so again at every
+    /// load of the file).
+    fn read(auth: ClientAuth, ca: Option<ClientCa>) -> Result<Trust, ConfigError> {
+        Ok(match ca {
+            Some(ca) => Trust::Ca(ca_roots(ca)?),
+            None => Trust::System(system_roots(
+                auth,
+                rustls_native_certs::load_native_certs(),
+            )?),
+        })
+    }
+}
+
+/// A verifying client auth type's chain check against `trust`.
 fn webpki(
     auth: ClientAuth,
-    ca: Option<ClientCa>,
+    trust: Trust,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ClientCertVerifier>, ConfigError> {
     debug_assert!(auth.verifies());
-    let Some(ca) = ca else {
-        return Err(ConfigError::tls(
-            "client_auth_type",
-            "verifying client certificates needs client_ca_file or client_ca (system roots are not used)",
-        ));
+    let builder = match trust {
+        Trust::Ca(roots) => {
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        }
+        // Go names no acceptable CA in its certificate request when it uses the system roots;
+        // the hundred-odd names of a system store would only bloat every handshake.
+        Trust::System(roots) => {
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .clear_root_hint_subjects()
+        }
     };
-    let mut roots = RootCertStore::empty();
-    for c in ca.certs {
-        roots
-            .add(c)
-            .map_err(|e| ConfigError::tls(ca.field, format!("unusable CA certificate: {e}")))?;
-    }
-    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
     let builder = if auth == ClientAuth::VerifyIfGiven {
         builder.allow_unauthenticated()
     } else {
@@ -127,13 +159,49 @@ fn webpki(
         .map_err(|e| ConfigError::tls("client_auth_type", format!("cannot verify clients: {e}")))
 }
 
+/// The client CA's certificates as trust anchors.
+fn ca_roots(ca: ClientCa) -> Result<RootCertStore, ConfigError> {
+    let mut roots = RootCertStore::empty();
+    for c in ca.certs {
+        roots
+            .add(c)
+            .map_err(|e| ConfigError::tls(ca.field, format!("unusable CA certificate: {e}")))?;
+    }
+    Ok(roots)
+}
+
+/// The trust anchors of the system's store as `rustls-native-certs` found it (`SSL_CERT_FILE`,
+/// `SSL_CERT_DIR`, else the distribution's bundle, as Go looks); refused when none is usable.
+fn system_roots(
+    auth: ClientAuth,
+    found: rustls_native_certs::CertificateResult,
+) -> Result<RootCertStore, ConfigError> {
+    let mut roots = RootCertStore::empty();
+    let (usable, _unusable) = roots.add_parsable_certificates(found.certs);
+    if usable > 0 {
+        return Ok(roots);
+    }
+    let why = found
+        .errors
+        .first()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    Err(ConfigError::tls(
+        "client_ca_file",
+        format!(
+            "is not set, so {} verifies client certificates against the system's trust store, which has no usable certificate{why}; set client_ca_file or client_ca, or install the system's CA certificates",
+            auth.name()
+        ),
+    ))
+}
+
 /// How a client certificate's chain is checked.
 #[derive(Debug)]
 enum ChainCheck {
     /// Any certificate is taken (RequestClientCert, RequireAnyClientCert): only the handshake
     /// signature proves the client holds its key.
     None,
-    /// Against the client CA.
+    /// Against the client CA or the system's trust store.
     WebPki(Arc<dyn ClientCertVerifier>),
 }
 
@@ -229,4 +297,72 @@ pub(crate) fn subject_alt_names(der: &[u8]) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::pem::PemObject;
+
+    use super::*;
+
+    /// A file of the vendored exporter-toolkit test data.
+    fn testdata(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/toolkit-testdata")
+            .join(name)
+    }
+
+    #[test]
+    fn an_empty_system_store_is_refused_in_one_line_naming_client_ca_file() {
+        let found = rustls_native_certs::CertificateResult::default();
+        let e = system_roots(ClientAuth::VerifyIfGiven, found).unwrap_err();
+        assert_eq!(e.key, "tls_server_config.client_ca_file");
+        assert!(e.reason.contains("VerifyClientCertIfGiven"), "{e}");
+        assert!(e.reason.contains("system's trust store"), "{e}");
+    }
+
+    #[test]
+    fn an_unreadable_system_store_says_why() {
+        let missing = testdata("no-such-bundle.pem");
+        let found = rustls_native_certs::load_certs_from_paths(Some(&missing), None);
+        let e = system_roots(ClientAuth::RequireAndVerify, found).unwrap_err();
+        assert_eq!(e.key, "tls_server_config.client_ca_file");
+        assert!(e.reason.contains("no-such-bundle.pem"), "{e}");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn the_system_store_as_found_becomes_the_roots() {
+        let bundle = testdata("client_selfsigned.pem");
+        let found = rustls_native_certs::load_certs_from_paths(Some(&bundle), None);
+        let roots = system_roots(ClientAuth::RequireAndVerify, found).unwrap();
+        assert_eq!(roots.len(), 1);
+    }
+
+    #[test]
+    fn a_client_ca_is_used_instead_of_the_system_store_and_named_in_requests() {
+        let pem = std::fs::read(testdata("client_selfsigned.pem")).unwrap();
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let ca = ClientCa {
+            field: "client_ca_file",
+            certs,
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let v = verifier(ClientAuth::RequireAndVerify, Some(ca), None, &provider).unwrap();
+        assert!(v.client_auth_mandatory());
+        assert_eq!(v.root_hint_subjects().len(), 1);
+    }
+
+    #[test]
+    fn the_system_store_is_not_named_in_certificate_requests() {
+        let bundle = testdata("client_selfsigned.pem");
+        let found = rustls_native_certs::load_certs_from_paths(Some(&bundle), None);
+        let trust = Trust::System(system_roots(ClientAuth::VerifyIfGiven, found).unwrap());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let v = webpki(ClientAuth::VerifyIfGiven, trust, &provider).unwrap();
+        assert!(v.root_hint_subjects().is_empty());
+        assert!(!v.client_auth_mandatory());
+    }
 }

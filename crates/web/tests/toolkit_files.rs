@@ -96,44 +96,20 @@ const CASES: &[Case] = &[
 /// instead where rustls allows it.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
-        "web_config_noAuth.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used",
-    ),
-    (
-        "web_config_noAuth_tlsInline.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used",
-    ),
-    (
         "web_config_noAuth_allCiphers.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used; and the CBC suites are refused by name",
-    ),
-    (
-        "web_config_noAuth_someCiphers.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used",
-    ),
-    (
-        "web_config_noAuth_someCiphers_noOrder.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used",
+        "the CBC suites, which rustls does not offer, are refused by name",
     ),
     (
         "web_config_noAuth_allCurves.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used; and CurveP521 is refused by name",
+        "CurveP521, which rustls with ring does not offer, is refused by name",
     ),
     (
         "web_config_noAuth_someCurves.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used; and CurveP521 is refused by name",
+        "CurveP521, which rustls with ring does not offer, is refused by name",
     ),
     (
-        "web_config_noAuth_noHTTP2.good.yml",
-        "VerifyClientCertIfGiven without a client CA is refused: the system roots are not used",
-    ),
-    (
-        "web_config_noAuth.good.blocking.yml",
-        "RequireAndVerifyClientCert without a client CA is refused: the system roots are not used",
-    ),
-    (
-        "web_config_auth_clientCAs_missing.bad.yml",
-        "RequireAndVerifyClientCert without a client CA is refused: the system roots are not used",
+        "web_config_noAuth_noHTTP2Cipher.bad.yml",
+        "HTTP/2's required cipher suite (Go's http2.ConfigureServer) is not checked",
     ),
 ];
 
