@@ -65,6 +65,9 @@ pub(crate) struct LoadedConfig {
     pub http2: bool,
     /// The bytes of the file and of every file it names, to notice changes.
     pub fingerprint: Vec<u8>,
+    /// What the file asks for that cannot be done as asked (a cipher suite rustls does not
+    /// offer...), one line each: logged once per load that is applied, never per connection.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedConfig {
@@ -76,7 +79,17 @@ impl std::fmt::Debug for LoadedConfig {
             .field("headers", &self.headers)
             .field("rate_limit", &self.rate_limit)
             .field("http2", &self.http2)
+            .field("warnings", &self.warnings)
             .finish_non_exhaustive()
+    }
+}
+
+impl LoadedConfig {
+    /// Logs each of [`LoadedConfig::warnings`] at warn, naming the file.
+    pub(crate) fn log_warnings(&self, path: &Path) {
+        for w in &self.warnings {
+            tracing::warn!(file = %path.display(), "{w}");
+        }
     }
 }
 
@@ -89,8 +102,16 @@ const ALLOWED_HEADERS: &[(&str, &[&str])] = &[
     ("Content-Security-Policy", &[]),
 ];
 
-/// Reads and checks the file at `path` and everything it names.
+/// Reads and checks the file at `path` and everything it names, and logs its warnings.
 pub(crate) fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let loaded = load_quiet(path)?;
+    loaded.log_warnings(path);
+    Ok(loaded)
+}
+
+/// [`load`] without logging the warnings: the reload loop loads every interval and logs them
+/// only for a file it applies.
+pub(crate) fn load_quiet(path: &Path) -> Result<LoadedConfig, ConfigError> {
     let text = std::fs::read(path)
         .map_err(|e| ConfigError::new("web.config.file", format!("cannot read: {e}")))?;
     let dir = path
@@ -116,10 +137,12 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
     let headers = checked_headers(http.headers.unwrap_or_default())?;
     let rate_limit = file.rate_limit.map(rate_limit).transpose()?.flatten();
     let http2 = http.http2.unwrap_or(true);
+    let mut warnings = Vec::new();
     let tls = match file.tls_server_config {
         Some(t) if t.is_enabled() => {
             let built = tls::build(&t, dir, http2)?;
             fingerprint.extend_from_slice(&built.file_bytes);
+            warnings = built.warnings;
             Some(Arc::new(built.config))
         }
         Some(t) => {
@@ -135,6 +158,7 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
         rate_limit,
         http2,
         fingerprint,
+        warnings,
     })
 }
 
@@ -323,5 +347,23 @@ mod tests {
                 burst: 5
             })
         );
+    }
+
+    #[test]
+    fn what_rustls_cannot_offer_is_served_without_and_kept_as_warnings() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/toolkit-testdata");
+        let yaml = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS11\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA]\n  curve_preferences: [CurveP521, X25519]\n";
+        let c = parse(yaml.as_bytes(), &dir).unwrap();
+        assert!(c.tls.is_some());
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+        for (w, key) in c
+            .warnings
+            .iter()
+            .zip(["min_version", "cipher_suites", "curve_preferences"])
+        {
+            assert!(w.starts_with(&format!("tls_server_config.{key}: ")), "{w}");
+        }
+        let plain = parse_str("basic_auth_users: {}\n").unwrap();
+        assert!(plain.warnings.is_empty());
     }
 }

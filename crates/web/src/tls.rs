@@ -49,10 +49,12 @@ fn set(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.is_empty())
 }
 
-/// What [`build`] made, and the bytes of the files it read.
+/// What [`build`] made, the bytes of the files it read, and what it could not do as asked (one
+/// line each, for a warning).
 pub(crate) struct Built {
     pub config: rustls::ServerConfig,
     pub file_bytes: Vec<u8>,
+    pub warnings: Vec<String>,
 }
 
 /// One PEM source of the section: inline under `inline_key` or a file under `file_key`.
@@ -232,5 +234,6 @@ pub(crate) fn build(t: &TlsFile, dir: &Path, http2: bool) -> Result<Built, Confi
     Ok(Built {
         config,
         file_bytes: bytes,
+        warnings: protocol.not_offered,
     })
 }

@@ -200,20 +200,30 @@ fn newer_keys_and_what_rustls_cannot_do() {
             format!("{tls}  cert: |\n    {}\n", indent(pki.read("server.pem"))),
             Some("tls_server_config.cert_file"),
         ),
-        (
-            "tls10",
-            format!("{tls}  min_version: TLS10\n"),
-            Some("TLS10"),
-        ),
+        // rustls offers neither TLS 1.0 nor 1.1: served from TLS 1.2, with a warning.
+        ("tls10", format!("{tls}  min_version: TLS10\n"), None),
         (
             "tls11",
             format!("{tls}  max_version: TLS11\n"),
             Some("TLS11"),
         ),
+        // rustls has no CBC suite: TLS 1.2 is left out, TLS 1.3 served, with a warning.
         (
             "cbc-cipher",
             format!("{tls}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n"),
+            None,
+        ),
+        (
+            "cbc-cipher-tls12-only",
+            format!(
+                "{tls}  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n"
+            ),
             Some("tls_server_config.cipher_suites"),
+        ),
+        (
+            "p521-among-others",
+            format!("{tls}  curve_preferences: [CurveP521, X25519]\n"),
+            None,
         ),
         (
             "p521",
