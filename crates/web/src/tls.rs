@@ -214,6 +214,7 @@ pub(crate) fn build(t: &TlsFile, dir: &Path, http2: bool) -> Result<Built, Confi
     let mut bytes = Vec::new();
     let identity = t.identity(dir, &mut bytes)?;
     let protocol = t.protocol_keys().protocol()?;
+    t.protocol_keys().check_http2(http2)?;
     let provider = Arc::new(protocol.provider);
     let auth = ClientAuth::parse(t.client_auth_type.as_deref())?;
     let ca = t.client_ca(dir, &mut bytes)?;

@@ -38,6 +38,12 @@ const GO_TLS13_SUITES: &[&str] = &[
     "TLS_CHACHA20_POLY1305_SHA256",
 ];
 
+/// The TLS 1.2 suites of which Go's HTTP/2 server wants one in a `cipher_suites` list.
+const HTTP2_REQUIRED: &[&str] = &[
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+];
+
 const GO_CURVES: &[&str] = &["CurveP256", "CurveP384", "CurveP521", "X25519"];
 
 const GO_VERSIONS: &[&str] = &["", "TLS10", "TLS11", "TLS12", "TLS13"];
@@ -126,6 +132,29 @@ impl ProtocolKeys<'_> {
             }
         }
         Ok(())
+    }
+
+    /// With HTTP/2 on, a TLS 1.2 `cipher_suites` list must hold the suite HTTP/2 requires over
+    /// TLS 1.2 (RFC 7540, 9.2.2): Go's HTTP/2 server refuses to start without it, whichever of the
+    /// listed suites Go offers.
+    pub(crate) fn check_http2(&self, http2: bool) -> Result<(), ConfigError> {
+        let Some(names) = self.cipher_suites.filter(|n| !n.is_empty()) else {
+            return Ok(());
+        };
+        let min = version("min_version", self.min_version, Version::Tls12)?;
+        if !http2
+            || min >= Version::Tls13
+            || names.iter().any(|n| HTTP2_REQUIRED.contains(&n.as_str()))
+        {
+            return Ok(());
+        }
+        Err(ConfigError::tls(
+            "cipher_suites",
+            format!(
+                "HTTP/2 over TLS 1.2 needs {} in the list, as in Go: add one, set min_version: TLS13, or set http_server_config.http2: false",
+                HTTP2_REQUIRED.join(" or ")
+            ),
+        ))
     }
 
     /// The provider and versions the keys ask for, less what rustls cannot offer.
@@ -468,5 +497,33 @@ mod tests {
         let p = keys.protocol().unwrap();
         assert!(p.not_offered.is_empty(), "{:?}", p.not_offered);
         assert_eq!(p.provider.kx_groups.len(), 2);
+    }
+
+    #[test]
+    fn http2_needs_its_suite_in_a_tls12_list_as_in_go() {
+        let aes256 = names(&["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]);
+        let keys = ProtocolKeys {
+            cipher_suites: Some(&aes256),
+            ..ProtocolKeys::default()
+        };
+        let e = keys.check_http2(true).unwrap_err();
+        assert_eq!(e.key, "tls_server_config.cipher_suites");
+        assert!(e.reason.contains("http2: false"), "{e}");
+        assert!(keys.check_http2(false).is_ok());
+        let tls13 = ProtocolKeys {
+            min_version: Some("TLS13"),
+            ..keys
+        };
+        assert!(tls13.check_http2(true).is_ok());
+        let with_it = names(&[
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        ]);
+        let keys = ProtocolKeys {
+            cipher_suites: Some(&with_it),
+            ..ProtocolKeys::default()
+        };
+        assert!(keys.check_http2(true).is_ok());
+        assert!(ProtocolKeys::default().check_http2(true).is_ok());
     }
 }

@@ -210,8 +210,17 @@ fn newer_keys_and_what_rustls_cannot_do() {
         // rustls has no CBC suite: TLS 1.2 is left out, TLS 1.3 served, with a warning.
         (
             "cbc-cipher",
-            format!("{tls}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n"),
+            format!(
+                "{tls}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\nhttp_server_config:\n  http2: false\n"
+            ),
             None,
+        ),
+        // Go's HTTP/2 server refuses to start without its TLS 1.2 suite in the list (promtool
+        // does not check it).
+        (
+            "cbc-cipher-with-http2",
+            format!("{tls}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n"),
+            Some("tls_server_config.cipher_suites"),
         ),
         (
             "cbc-cipher-tls12-only",
