@@ -73,27 +73,43 @@ pub(crate) struct ClientCa {
     pub certs: Vec<CertificateDer<'static>>,
 }
 
-/// The verifier for `auth`, trusting `ca` when it verifies, and checking `allowed_sans`.
+/// The checks of the toolkit between the client auth type and the client CA, made before the
+/// CA is parsed (as Go, which reads the CA file first): `ca_field` names the CA's key when one is
+/// set.
+pub(crate) fn check_policy(
+    auth: ClientAuth,
+    ca_field: Option<&str>,
+    allowed_sans: Option<&[String]>,
+) -> Result<(), ConfigError> {
+    if let Some(field) = ca_field
+        && auth == ClientAuth::No
+    {
+        return Err(ConfigError::tls(
+            field,
+            "client CA's have been configured without a Client Auth Policy (set client_auth_type)",
+        ));
+    }
+    if allowed_sans.is_some() && auth == ClientAuth::No {
+        return Err(ConfigError::tls(
+            "client_allowed_sans",
+            "has no effect with client_auth_type NoClientCert, which asks for no client certificate (the toolkit would ignore the list and serve every client): set client_auth_type to RequireAndVerifyClientCert",
+        ));
+    }
+    Ok(())
+}
+
+/// The verifier for `auth`, trusting `ca` when it verifies, and checking `allowed_sans` (see
+/// [`check_policy`], which must have passed).
+///
+/// With `allowed_sans`, a client must present a certificate, whichever type asks for one: the
+/// toolkit's SAN check then refuses a client without one (it fails the handshake, by a panic).
 pub(crate) fn verifier(
     auth: ClientAuth,
     ca: Option<ClientCa>,
     allowed_sans: Option<&[String]>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ClientCertVerifier>, ConfigError> {
-    if let Some(ca) = &ca
-        && auth == ClientAuth::No
-    {
-        return Err(ConfigError::tls(
-            ca.field,
-            "client CA's have been configured without a Client Auth Policy (set client_auth_type)",
-        ));
-    }
-    if allowed_sans.is_some() && !auth.requires() {
-        return Err(ConfigError::tls(
-            "client_allowed_sans",
-            "requires client_auth_type to be one of RequireAnyClientCert or RequireAndVerifyClientCert",
-        ));
-    }
+    check_policy(auth, ca.as_ref().map(|c| c.field), allowed_sans)?;
     let chain = match auth {
         ClientAuth::No => return Ok(WebPkiClientVerifier::no_client_auth()),
         ClientAuth::Request | ClientAuth::RequireAny => ChainCheck::None,
@@ -102,7 +118,7 @@ pub(crate) fn verifier(
         }
     };
     Ok(Arc::new(ClientVerifier {
-        mandatory: auth.requires(),
+        mandatory: auth.requires() || allowed_sans.is_some(),
         chain,
         allowed_sans: allowed_sans.map(<[String]>::to_vec),
         algs: provider.signature_verification_algorithms,
@@ -364,5 +380,35 @@ mod tests {
         let v = webpki(ClientAuth::VerifyIfGiven, trust, &provider).unwrap();
         assert!(v.root_hint_subjects().is_empty());
         assert!(!v.client_auth_mandatory());
+    }
+
+    #[test]
+    fn policy_checks_are_the_toolkits_and_sans_need_a_certificate_asked_for() {
+        let sans = vec!["test3".to_owned()];
+        let e = check_policy(ClientAuth::No, Some("client_ca_file"), None).unwrap_err();
+        assert_eq!(e.key, "tls_server_config.client_ca_file");
+        assert!(e.reason.contains("without a Client Auth Policy"), "{e}");
+        let e = check_policy(ClientAuth::No, None, Some(&sans)).unwrap_err();
+        assert_eq!(e.key, "tls_server_config.client_allowed_sans");
+        for auth in [
+            ClientAuth::Request,
+            ClientAuth::RequireAny,
+            ClientAuth::VerifyIfGiven,
+            ClientAuth::RequireAndVerify,
+        ] {
+            assert!(check_policy(auth, Some("client_ca"), Some(&sans)).is_ok());
+        }
+    }
+
+    #[test]
+    fn allowed_sans_make_a_certificate_required_as_the_toolkits_check_does() {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let sans = vec!["test3".to_owned()];
+        let asks = verifier(ClientAuth::Request, None, None, &provider).unwrap();
+        assert!(asks.offer_client_auth() && !asks.client_auth_mandatory());
+        let with_sans = verifier(ClientAuth::Request, None, Some(&sans), &provider).unwrap();
+        assert!(with_sans.client_auth_mandatory());
+        let none = verifier(ClientAuth::No, None, None, &provider).unwrap();
+        assert!(!none.offer_client_auth());
     }
 }

@@ -190,7 +190,14 @@ impl TlsFile {
         })
     }
 
-    fn client_ca(&self, dir: &Path, reads: &mut Reads) -> Result<Option<ClientCa>, ConfigError> {
+    /// The client CA, read, checked against the client auth type as the toolkit does, then
+    /// parsed.
+    fn client_ca(
+        &self,
+        dir: &Path,
+        auth: ClientAuth,
+        reads: &mut Reads,
+    ) -> Result<Option<ClientCa>, ConfigError> {
         let ca = Source {
             inline_key: "client_ca",
             inline: &self.client_ca,
@@ -198,14 +205,16 @@ impl TlsFile {
             path: &self.client_ca_file,
         };
         let field = ca.field();
-        ca.read(dir, false, reads)?
-            .map(|pem| {
-                Ok(ClientCa {
-                    field,
-                    certs: certificates(field, &pem)?,
-                })
+        let pem = ca.read(dir, false, reads)?;
+        let sans = self.client_allowed_sans.as_deref();
+        client_auth::check_policy(auth, pem.as_ref().map(|_| field), sans)?;
+        pem.map(|pem| {
+            Ok(ClientCa {
+                field,
+                certs: certificates(field, &pem)?,
             })
-            .transpose()
+        })
+        .transpose()
     }
 }
 
@@ -226,7 +235,7 @@ pub(crate) fn build(t: &TlsFile, dir: &Path, http2: bool) -> Result<Built, Confi
     t.protocol_keys().check_http2(http2)?;
     let provider = Arc::new(protocol.provider);
     let auth = ClientAuth::parse(t.client_auth_type.as_deref())?;
-    let ca = t.client_ca(dir, &mut reads)?;
+    let ca = t.client_ca(dir, auth, &mut reads)?;
     let verifier = client_auth::verifier(auth, ca, t.client_allowed_sans.as_deref(), &provider)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&protocol.versions)
@@ -290,5 +299,17 @@ mod tests {
     fn files_alone_give_no_warning() {
         let b = build_yaml("cert_file: server.crt\nkey_file: server.key\n").unwrap();
         assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+    }
+
+    #[test]
+    fn a_client_ca_without_a_policy_is_named_before_its_contents_are_parsed() {
+        // An empty file, as the toolkit's /dev/null: Go refuses it for the missing policy.
+        let e = build_yaml(
+            "cert_file: server.crt\nkey_file: server.key\nclient_ca_file: web_config_empty.yml\n",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.key, "tls_server_config.client_ca_file");
+        assert!(e.reason.contains("without a Client Auth Policy"), "{e}");
     }
 }

@@ -188,11 +188,18 @@ fn newer_keys_and_what_rustls_cannot_do() {
             "rate_limit:\n  interval: often\n".into(),
             Some("rate_limit.interval"),
         ),
+        // As in the toolkit, whose SAN check then also refuses a client without a certificate.
         (
-            "allowed-sans-without-required-cert",
+            "allowed-sans-verify-if-given",
             format!(
                 "{tls}  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.pem\n  client_allowed_sans: [prometheus.example]\n"
             ),
+            None,
+        ),
+        // The toolkit would ignore the list and serve every client.
+        (
+            "allowed-sans-without-client-certs",
+            format!("{tls}  client_allowed_sans: [prometheus.example]\n"),
             Some("tls_server_config.client_allowed_sans"),
         ),
         // As in the toolkit, the file wins; the inline value is named in a warning.
