@@ -24,16 +24,16 @@ struct FileConfig {
     http_server_config: Option<HttpFile>,
     #[serde(default)]
     rate_limit: Option<RateLimitFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::unique_map")]
     basic_auth_users: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HttpFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::bool")]
     http2: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::unique_map")]
     headers: Option<BTreeMap<String, String>>,
 }
 
@@ -222,9 +222,98 @@ fn rate_limit(r: RateLimitFile) -> Result<Option<RateLimit>, ConfigError> {
         None => Duration::ZERO,
         Some(v) => go_duration_value(v).map_err(|e| ConfigError::new("rate_limit.interval", e))?,
     };
-    let burst = u32::try_from(r.burst.unwrap_or(0))
-        .map_err(|_| ConfigError::new("rate_limit.burst", "expected a whole number from 0"))?;
+    // Go takes any int; a burst below 1 lets no request through, there as here.
+    let burst = u32::try_from(r.burst.unwrap_or(0).max(0)).unwrap_or(u32::MAX);
     Ok((!interval.is_zero()).then_some(RateLimit { interval, burst }))
+}
+
+/// Where Go's YAML decoder (yaml.v2's `UnmarshalStrict`, YAML 1.1) and serde_norway (YAML 1.2)
+/// read a file differently: the toolkit's reading. Also used by `tls`.
+pub(crate) mod go_yaml {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::de::{Deserializer, Error, MapAccess, Visitor};
+
+    /// A boolean, also as YAML 1.1 spells it (`yes`/`no`, `on`/`off`, `y`/`n`), as Go reads it.
+    pub(crate) fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_any(Yaml11Bool)
+    }
+
+    struct Yaml11Bool;
+
+    impl Visitor<'_> for Yaml11Bool {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean")
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_bool<E: Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(Some(b))
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
+            yaml11_bool(s)
+                .map(Some)
+                .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(s), &self))
+        }
+    }
+
+    fn yaml11_bool(s: &str) -> Option<bool> {
+        match s {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+                Some(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+            | "FALSE" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A map of strings in which, as `UnmarshalStrict` requires, no key comes twice.
+    pub(crate) fn unique_map<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+        d.deserialize_option(UniqueMap)
+    }
+
+    struct UniqueMap;
+
+    impl<'de> Visitor<'de> for UniqueMap {
+        type Value = Option<BTreeMap<String, String>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of strings")
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(A::Error::custom(format!("key {key:?} already set in map")));
+                }
+                out.insert(key, value);
+            }
+            Ok(Some(out))
+        }
+    }
 }
 
 /// A YAML error as `path: message`, one line.
@@ -365,5 +454,31 @@ mod tests {
         }
         let plain = parse_str("basic_auth_users: {}\n").unwrap();
         assert!(plain.warnings.is_empty());
+    }
+
+    #[test]
+    fn yaml_is_read_as_go_reads_it() {
+        for (yaml, http2) in [
+            ("http_server_config:\n  http2: yes\n", true),
+            ("http_server_config:\n  http2: off\n", false),
+            ("http_server_config:\n  http2: N\n", false),
+            ("http_server_config:\n  http2: false\n", false),
+            ("http_server_config: {}\n", true),
+        ] {
+            assert_eq!(parse_str(yaml).unwrap().http2, http2, "{yaml}");
+        }
+        let e = parse_str("http_server_config:\n  http2: 3\n").unwrap_err();
+        assert_eq!(e.key, "http_server_config.http2");
+        let e = parse_str("http_server_config:\n  http2: maybe\n").unwrap_err();
+        assert_eq!(e.key, "http_server_config.http2");
+        let hash = "$2y$10$2UXri9cIDdgeKjBo4Rlpx.U3ZLDV8X1IxKmsfOvhcM5oXQt/mLmXq";
+        let twice = format!("basic_auth_users:\n  dave: {hash}\n  dave: {hash}\n");
+        let e = parse_str(&twice).unwrap_err();
+        assert_eq!(e.key, "basic_auth_users", "{e}");
+        assert!(e.reason.contains("already set"), "{e}");
+        let headers = "http_server_config:\n  headers:\n    X-XSS-Protection: 1\n";
+        assert_eq!(parse_str(headers).unwrap().headers.len(), 1);
+        let c = parse_str("rate_limit:\n  interval: 1s\n  burst: -1\n").unwrap();
+        assert_eq!(c.rate_limit.map(|r| r.burst), Some(0));
     }
 }

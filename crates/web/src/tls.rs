@@ -39,7 +39,7 @@ pub(crate) struct TlsFile {
     max_version: Option<String>,
     #[serde(default)]
     cipher_suites: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::go_yaml::bool")]
     prefer_server_cipher_suites: Option<bool>,
     #[serde(default)]
     curve_preferences: Option<Vec<String>>,

@@ -46,7 +46,8 @@ const HTTP2_REQUIRED: &[&str] = &[
 
 const GO_CURVES: &[&str] = &["CurveP256", "CurveP384", "CurveP521", "X25519"];
 
-const GO_VERSIONS: &[&str] = &["", "TLS10", "TLS11", "TLS12", "TLS13"];
+/// Go's names of TLS versions; an empty one is unknown there too.
+const GO_VERSIONS: &[&str] = &["TLS10", "TLS11", "TLS12", "TLS13"];
 
 /// A TLS version as Go names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,7 +71,7 @@ impl Version {
 
 fn version(field: &str, v: Option<&str>, default: Version) -> Result<Version, ConfigError> {
     match v {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         Some("TLS13") => Ok(Version::Tls13),
         Some("TLS12") => Ok(Version::Tls12),
         Some("TLS11") => Ok(Version::Tls11),
@@ -468,17 +469,15 @@ mod tests {
             keys.protocol().err().unwrap().key,
             "tls_server_config.min_version"
         );
-        let keys = ProtocolKeys {
-            min_version: Some("TLS111"),
-            ..ProtocolKeys::default()
-        };
-        assert!(
-            keys.protocol()
-                .err()
-                .unwrap()
-                .reason
-                .contains("unknown TLS version")
-        );
+        for unknown in ["TLS111", ""] {
+            let keys = ProtocolKeys {
+                min_version: Some(unknown),
+                ..ProtocolKeys::default()
+            };
+            let e = keys.protocol().err().unwrap();
+            assert!(e.reason.contains("unknown TLS version"), "{e}");
+            assert!(keys.check_names().is_err());
+        }
     }
 
     #[test]
