@@ -329,14 +329,19 @@ fn yaml_error(e: serde_norway::Error) -> ConfigError {
 }
 
 /// A Go duration as YAML holds it: a string like "1s", "1m30s", "1.5s", "250ms" (or an integer
-/// of nanoseconds, as Go's YAML decoder takes).
+/// of nanoseconds, as Go's YAML decoder takes). A negative one is zero: the toolkit's limiter
+/// then has an infinite rate (`rate.Every`), which limits nothing, as zero does here.
 fn go_duration_value(v: &serde_norway::Value) -> Result<Duration, String> {
     match v {
-        serde_norway::Value::String(s) => parse_go_duration(s),
-        serde_norway::Value::Number(n) => n
-            .as_u64()
-            .map(Duration::from_nanos)
-            .ok_or_else(|| "expected a duration like 1s".to_owned()),
+        serde_norway::Value::String(s) => match s.strip_prefix('-') {
+            Some(magnitude) => parse_go_duration(magnitude).map(|_| Duration::ZERO),
+            None => parse_go_duration(s),
+        },
+        serde_norway::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(nanos), _) => Ok(Duration::from_nanos(nanos)),
+            (None, Some(_negative)) => Ok(Duration::ZERO),
+            (None, None) => Err("expected a duration like 1s".to_owned()),
+        },
         serde_norway::Value::Null => Ok(Duration::ZERO),
         _ => Err("expected a duration like 1s".to_owned()),
     }
@@ -480,5 +485,10 @@ mod tests {
         assert_eq!(parse_str(headers).unwrap().headers.len(), 1);
         let c = parse_str("rate_limit:\n  interval: 1s\n  burst: -1\n").unwrap();
         assert_eq!(c.rate_limit.map(|r| r.burst), Some(0));
+        for off in ["-1s", "-1", "0", "0s"] {
+            let c = parse_str(&format!("rate_limit:\n  interval: {off}\n  burst: 1\n")).unwrap();
+            assert_eq!(c.rate_limit, None, "{off}");
+        }
+        assert!(parse_str("rate_limit:\n  interval: -soon\n").is_err());
     }
 }
