@@ -165,12 +165,22 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
 /// Every password must be a bcrypt hash.
 fn check_users(users: &BTreeMap<String, String>) -> Result<(), ConfigError> {
     for (user, hash) in users {
-        if let Err(e) = hash.parse::<bcrypt::HashParts>() {
+        let cost = hash
+            .parse::<bcrypt::HashParts>()
+            .map(|parts| parts.get_cost())
+            .map_err(|e| format!("not a bcrypt hash ({e})"));
+        // Go's bcrypt.Cost, which the toolkit checks every hash with, refuses these costs.
+        let checked = cost.and_then(|c| {
+            if (4..=31).contains(&c) {
+                Ok(())
+            } else {
+                Err(format!("bcrypt cost {c} is outside 4 to 31"))
+            }
+        });
+        if let Err(why) = checked {
             return Err(ConfigError::new(
                 format!("basic_auth_users.{user}"),
-                format!(
-                    "not a bcrypt hash ({e}); make one with htpasswd -nBC 10 \"\" | tr -d ':\\n'"
-                ),
+                format!("{why}; make one with htpasswd -nBC 10 \"\" | tr -d ':\\n'"),
             ));
         }
     }
@@ -429,6 +439,11 @@ mod tests {
         assert_eq!(e.key, "http_server_config.headers.Server");
         let e = parse_str("basic_auth_users:\n  alice: secret\n").unwrap_err();
         assert_eq!(e.key, "basic_auth_users.alice");
+        let cost_3 = "$2y$03$2UXri9cIDdgeKjBo4Rlpx.U3ZLDV8X1IxKmsfOvhcM5oXQt/mLmXq";
+        let e = parse_str(&format!("basic_auth_users:\n  bob: {cost_3}\n")).unwrap_err();
+        assert!(e.reason.contains("cost 3"), "{e}");
+        let cost_31 = cost_3.replace("$03$", "$31$");
+        assert!(parse_str(&format!("basic_auth_users:\n  bob: {cost_31}\n")).is_ok());
         let c = parse_str(
             "http_server_config:\n  headers:\n    X-Frame-Options: deny\nrate_limit:\n  interval: 1s\n  burst: 5\n",
         )
