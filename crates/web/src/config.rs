@@ -20,7 +20,7 @@ use crate::tls::{self, TlsFile};
 struct FileConfig {
     #[serde(default)]
     tls_server_config: Option<TlsFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::http_section")]
     http_server_config: Option<HttpFile>,
     #[serde(default)]
     rate_limit: Option<RateLimitFile>,
@@ -259,8 +259,9 @@ pub(crate) mod go_yaml {
             f.write_str("a boolean")
         }
 
+        // A key with no value is Go's zero value.
         fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(Some(false))
         }
 
         fn visit_bool<E: Error>(self, b: bool) -> Result<Self::Value, E> {
@@ -283,6 +284,18 @@ pub(crate) mod go_yaml {
             | "FALSE" => Some(false),
             _ => None,
         }
+    }
+
+    /// `http_server_config`; written with no value (its keys commented out, say) it is Go's
+    /// zero value, in which `http2` is false.
+    pub(super) fn http_section<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<super::HttpFile>, D::Error> {
+        let section = <Option<super::HttpFile> as serde::Deserialize>::deserialize(d)?;
+        Ok(Some(section.unwrap_or(super::HttpFile {
+            http2: Some(false),
+            headers: None,
+        })))
     }
 
     /// A map of strings in which, as `UnmarshalStrict` requires, no key comes twice.
@@ -484,6 +497,10 @@ mod tests {
             ("http_server_config:\n  http2: N\n", false),
             ("http_server_config:\n  http2: false\n", false),
             ("http_server_config: {}\n", true),
+            ("basic_auth_users: {}\n", true),
+            // No value: Go's zero value.
+            ("http_server_config:\n  http2:\n", false),
+            ("http_server_config:\n  # http2: true\n", false),
         ] {
             assert_eq!(parse_str(yaml).unwrap().http2, http2, "{yaml}");
         }
