@@ -20,20 +20,20 @@ use crate::tls::{self, TlsFile};
 struct FileConfig {
     #[serde(default)]
     tls_server_config: Option<TlsFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::http_section")]
     http_server_config: Option<HttpFile>,
     #[serde(default)]
     rate_limit: Option<RateLimitFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::unique_map")]
     basic_auth_users: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HttpFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::bool")]
     http2: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "go_yaml::unique_map")]
     headers: Option<BTreeMap<String, String>>,
 }
 
@@ -65,6 +65,9 @@ pub(crate) struct LoadedConfig {
     pub http2: bool,
     /// The bytes of the file and of every file it names, to notice changes.
     pub fingerprint: Vec<u8>,
+    /// What the file asks for that cannot be done as asked (a cipher suite rustls does not
+    /// offer...), one line each: logged once per load that is applied, never per connection.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedConfig {
@@ -76,7 +79,17 @@ impl std::fmt::Debug for LoadedConfig {
             .field("headers", &self.headers)
             .field("rate_limit", &self.rate_limit)
             .field("http2", &self.http2)
+            .field("warnings", &self.warnings)
             .finish_non_exhaustive()
+    }
+}
+
+impl LoadedConfig {
+    /// Logs each of [`LoadedConfig::warnings`] at warn, naming the file.
+    pub(crate) fn log_warnings(&self, path: &Path) {
+        for w in &self.warnings {
+            tracing::warn!(file = %path.display(), "{w}");
+        }
     }
 }
 
@@ -89,8 +102,16 @@ const ALLOWED_HEADERS: &[(&str, &[&str])] = &[
     ("Content-Security-Policy", &[]),
 ];
 
-/// Reads and checks the file at `path` and everything it names.
+/// Reads and checks the file at `path` and everything it names, and logs its warnings.
 pub(crate) fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let loaded = load_quiet(path)?;
+    loaded.log_warnings(path);
+    Ok(loaded)
+}
+
+/// [`load`] without logging the warnings: the reload loop loads every interval and logs them
+/// only for a file it applies.
+pub(crate) fn load_quiet(path: &Path) -> Result<LoadedConfig, ConfigError> {
     let text = std::fs::read(path)
         .map_err(|e| ConfigError::new("web.config.file", format!("cannot read: {e}")))?;
     let dir = path
@@ -116,10 +137,12 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
     let headers = checked_headers(http.headers.unwrap_or_default())?;
     let rate_limit = file.rate_limit.map(rate_limit).transpose()?.flatten();
     let http2 = http.http2.unwrap_or(true);
+    let mut warnings = Vec::new();
     let tls = match file.tls_server_config {
         Some(t) if t.is_enabled() => {
             let built = tls::build(&t, dir, http2)?;
             fingerprint.extend_from_slice(&built.file_bytes);
+            warnings = built.warnings;
             Some(Arc::new(built.config))
         }
         Some(t) => {
@@ -135,18 +158,29 @@ pub(crate) fn parse(text: &[u8], dir: &Path) -> Result<LoadedConfig, ConfigError
         rate_limit,
         http2,
         fingerprint,
+        warnings,
     })
 }
 
 /// Every password must be a bcrypt hash.
 fn check_users(users: &BTreeMap<String, String>) -> Result<(), ConfigError> {
     for (user, hash) in users {
-        if let Err(e) = hash.parse::<bcrypt::HashParts>() {
+        let cost = hash
+            .parse::<bcrypt::HashParts>()
+            .map(|parts| parts.get_cost())
+            .map_err(|e| format!("not a bcrypt hash ({e})"));
+        // Go's bcrypt.Cost, which the toolkit checks every hash with, refuses these costs.
+        let checked = cost.and_then(|c| {
+            if (4..=31).contains(&c) {
+                Ok(())
+            } else {
+                Err(format!("bcrypt cost {c} is outside 4 to 31"))
+            }
+        });
+        if let Err(why) = checked {
             return Err(ConfigError::new(
                 format!("basic_auth_users.{user}"),
-                format!(
-                    "not a bcrypt hash ({e}); make one with htpasswd -nBC 10 \"\" | tr -d ':\\n'"
-                ),
+                format!("{why}; make one with htpasswd -nBC 10 \"\" | tr -d ':\\n'"),
             ));
         }
     }
@@ -198,9 +232,111 @@ fn rate_limit(r: RateLimitFile) -> Result<Option<RateLimit>, ConfigError> {
         None => Duration::ZERO,
         Some(v) => go_duration_value(v).map_err(|e| ConfigError::new("rate_limit.interval", e))?,
     };
-    let burst = u32::try_from(r.burst.unwrap_or(0))
-        .map_err(|_| ConfigError::new("rate_limit.burst", "expected a whole number from 0"))?;
+    // Go takes any int; a burst below 1 lets no request through, there as here.
+    let burst = u32::try_from(r.burst.unwrap_or(0).max(0)).unwrap_or(u32::MAX);
     Ok((!interval.is_zero()).then_some(RateLimit { interval, burst }))
+}
+
+/// Where Go's YAML decoder (yaml.v2's `UnmarshalStrict`, YAML 1.1) and serde_norway (YAML 1.2)
+/// read a file differently: the toolkit's reading. Also used by `tls`.
+pub(crate) mod go_yaml {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::de::{Deserializer, Error, MapAccess, Visitor};
+
+    /// A boolean, also as YAML 1.1 spells it (`yes`/`no`, `on`/`off`, `y`/`n`), as Go reads it.
+    pub(crate) fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_any(Yaml11Bool)
+    }
+
+    struct Yaml11Bool;
+
+    impl Visitor<'_> for Yaml11Bool {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean")
+        }
+
+        // A key with no value is Go's zero value.
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(Some(false))
+        }
+
+        fn visit_bool<E: Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(Some(b))
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
+            yaml11_bool(s)
+                .map(Some)
+                .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(s), &self))
+        }
+    }
+
+    fn yaml11_bool(s: &str) -> Option<bool> {
+        match s {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+                Some(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+            | "FALSE" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// `http_server_config`; written with no value (its keys commented out, say) it is Go's
+    /// zero value, in which `http2` is false.
+    pub(super) fn http_section<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<super::HttpFile>, D::Error> {
+        let section = <Option<super::HttpFile> as serde::Deserialize>::deserialize(d)?;
+        Ok(Some(section.unwrap_or(super::HttpFile {
+            http2: Some(false),
+            headers: None,
+        })))
+    }
+
+    /// A map of strings in which, as `UnmarshalStrict` requires, no key comes twice.
+    pub(crate) fn unique_map<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+        d.deserialize_option(UniqueMap)
+    }
+
+    struct UniqueMap;
+
+    impl<'de> Visitor<'de> for UniqueMap {
+        type Value = Option<BTreeMap<String, String>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of strings")
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(A::Error::custom(format!("key {key:?} already set in map")));
+                }
+                out.insert(key, value);
+            }
+            Ok(Some(out))
+        }
+    }
 }
 
 /// A YAML error as `path: message`, one line.
@@ -216,14 +352,19 @@ fn yaml_error(e: serde_norway::Error) -> ConfigError {
 }
 
 /// A Go duration as YAML holds it: a string like "1s", "1m30s", "1.5s", "250ms" (or an integer
-/// of nanoseconds, as Go's YAML decoder takes).
+/// of nanoseconds, as Go's YAML decoder takes). A negative one is zero: the toolkit's limiter
+/// then has an infinite rate (`rate.Every`), which limits nothing, as zero does here.
 fn go_duration_value(v: &serde_norway::Value) -> Result<Duration, String> {
     match v {
-        serde_norway::Value::String(s) => parse_go_duration(s),
-        serde_norway::Value::Number(n) => n
-            .as_u64()
-            .map(Duration::from_nanos)
-            .ok_or_else(|| "expected a duration like 1s".to_owned()),
+        serde_norway::Value::String(s) => match s.strip_prefix('-') {
+            Some(magnitude) => parse_go_duration(magnitude).map(|_| Duration::ZERO),
+            None => parse_go_duration(s),
+        },
+        serde_norway::Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(nanos), _) => Ok(Duration::from_nanos(nanos)),
+            (None, Some(_negative)) => Ok(Duration::ZERO),
+            (None, None) => Err("expected a duration like 1s".to_owned()),
+        },
         serde_norway::Value::Null => Ok(Duration::ZERO),
         _ => Err("expected a duration like 1s".to_owned()),
     }
@@ -311,6 +452,11 @@ mod tests {
         assert_eq!(e.key, "http_server_config.headers.Server");
         let e = parse_str("basic_auth_users:\n  alice: secret\n").unwrap_err();
         assert_eq!(e.key, "basic_auth_users.alice");
+        let cost_3 = "$2y$03$2UXri9cIDdgeKjBo4Rlpx.U3ZLDV8X1IxKmsfOvhcM5oXQt/mLmXq";
+        let e = parse_str(&format!("basic_auth_users:\n  bob: {cost_3}\n")).unwrap_err();
+        assert!(e.reason.contains("cost 3"), "{e}");
+        let cost_31 = cost_3.replace("$03$", "$31$");
+        assert!(parse_str(&format!("basic_auth_users:\n  bob: {cost_31}\n")).is_ok());
         let c = parse_str(
             "http_server_config:\n  headers:\n    X-Frame-Options: deny\nrate_limit:\n  interval: 1s\n  burst: 5\n",
         )
@@ -323,5 +469,58 @@ mod tests {
                 burst: 5
             })
         );
+    }
+
+    #[test]
+    fn what_rustls_cannot_offer_is_served_without_and_kept_as_warnings() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/toolkit-testdata");
+        let yaml = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS11\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA]\n  curve_preferences: [CurveP521, X25519]\n";
+        let c = parse(yaml.as_bytes(), &dir).unwrap();
+        assert!(c.tls.is_some());
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+        for (w, key) in c
+            .warnings
+            .iter()
+            .zip(["min_version", "cipher_suites", "curve_preferences"])
+        {
+            assert!(w.starts_with(&format!("tls_server_config.{key}: ")), "{w}");
+        }
+        let plain = parse_str("basic_auth_users: {}\n").unwrap();
+        assert!(plain.warnings.is_empty());
+    }
+
+    #[test]
+    fn yaml_is_read_as_go_reads_it() {
+        for (yaml, http2) in [
+            ("http_server_config:\n  http2: yes\n", true),
+            ("http_server_config:\n  http2: off\n", false),
+            ("http_server_config:\n  http2: N\n", false),
+            ("http_server_config:\n  http2: false\n", false),
+            ("http_server_config: {}\n", true),
+            ("basic_auth_users: {}\n", true),
+            // No value: Go's zero value.
+            ("http_server_config:\n  http2:\n", false),
+            ("http_server_config:\n  # http2: true\n", false),
+        ] {
+            assert_eq!(parse_str(yaml).unwrap().http2, http2, "{yaml}");
+        }
+        let e = parse_str("http_server_config:\n  http2: 3\n").unwrap_err();
+        assert_eq!(e.key, "http_server_config.http2");
+        let e = parse_str("http_server_config:\n  http2: maybe\n").unwrap_err();
+        assert_eq!(e.key, "http_server_config.http2");
+        let hash = "$2y$10$2UXri9cIDdgeKjBo4Rlpx.U3ZLDV8X1IxKmsfOvhcM5oXQt/mLmXq";
+        let twice = format!("basic_auth_users:\n  dave: {hash}\n  dave: {hash}\n");
+        let e = parse_str(&twice).unwrap_err();
+        assert_eq!(e.key, "basic_auth_users", "{e}");
+        assert!(e.reason.contains("already set"), "{e}");
+        let headers = "http_server_config:\n  headers:\n    X-XSS-Protection: 1\n";
+        assert_eq!(parse_str(headers).unwrap().headers.len(), 1);
+        let c = parse_str("rate_limit:\n  interval: 1s\n  burst: -1\n").unwrap();
+        assert_eq!(c.rate_limit.map(|r| r.burst), Some(0));
+        for off in ["-1s", "-1", "0", "0s"] {
+            let c = parse_str(&format!("rate_limit:\n  interval: {off}\n  burst: 1\n")).unwrap();
+            assert_eq!(c.rate_limit, None, "{off}");
+        }
+        assert!(parse_str("rate_limit:\n  interval: -soon\n").is_err());
     }
 }

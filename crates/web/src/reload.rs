@@ -1,6 +1,7 @@
 //! Re-reading the web configuration file: every `--web.config.reload-interval`, a file (or a file
 //! it names) that changed is loaded again and applied to new connections and requests; one that
-//! does not load keeps the previous configuration and logs one error line.
+//! does not load keeps the previous configuration and logs one error line. A file is loaded every
+//! interval but its warnings are logged only when it is applied, once per change.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,7 @@ pub(crate) async fn reload_loop(
             _ = tick.tick() => {}
         }
         let p = path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load(&p)).await;
+        let loaded = tokio::task::spawn_blocking(move || config::load_quiet(&p)).await;
         let outcome = match loaded {
             Err(e) => Err(format!("reload task failed: {e}")),
             Ok(Err(e)) => Err(e.to_string()),
@@ -46,6 +47,7 @@ pub(crate) async fn reload_loop(
         match outcome {
             Ok(None) => last_error = None,
             Ok(Some(new)) => {
+                new.log_warnings(&path);
                 live.config.store(Arc::new(new));
                 last_error = None;
                 tracing::info!(file = %path.display(), "web configuration reloaded");

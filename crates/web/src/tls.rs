@@ -39,7 +39,7 @@ pub(crate) struct TlsFile {
     max_version: Option<String>,
     #[serde(default)]
     cipher_suites: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::go_yaml::bool")]
     prefer_server_cipher_suites: Option<bool>,
     #[serde(default)]
     curve_preferences: Option<Vec<String>>,
@@ -49,10 +49,19 @@ fn set(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.is_empty())
 }
 
-/// What [`build`] made, and the bytes of the files it read.
+/// What [`build`] made, the bytes of the files it read, and what it could not do as asked (one
+/// line each, for a warning).
 pub(crate) struct Built {
     pub config: rustls::ServerConfig,
     pub file_bytes: Vec<u8>,
+    pub warnings: Vec<String>,
+}
+
+/// What reading the section's files gathers: their bytes (to notice changes) and warnings.
+#[derive(Default)]
+struct Reads {
+    bytes: Vec<u8>,
+    warnings: Vec<String>,
 }
 
 /// One PEM source of the section: inline under `inline_key` or a file under `file_key`.
@@ -64,41 +73,43 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// The key the value came from (the file key when neither is set).
+    /// The key the value came from (the file key when it is set or neither is).
     fn field(&self) -> &'static str {
-        if set(self.inline) {
+        if set(self.inline) && !set(self.path) {
             self.inline_key
         } else {
             self.file_key
         }
     }
 
-    /// Reads the inline value or the file (relative to `dir`), exactly one of them; the bytes
-    /// of a file read are appended to `bytes`.
+    /// Reads the file (relative to `dir`) or else the inline value. With both set the file
+    /// wins and the inline value is ignored with a warning, as the toolkit reads only the file.
+    /// The bytes of a file read are kept in `reads`.
     fn read(
         &self,
         dir: &Path,
         required: bool,
-        bytes: &mut Vec<u8>,
+        reads: &mut Reads,
     ) -> Result<Option<Vec<u8>>, ConfigError> {
         let (inline_key, file_key) = (self.inline_key, self.file_key);
         match (set(self.inline), set(self.path)) {
-            (true, true) => Err(ConfigError::tls(
-                file_key,
-                format!("set {file_key} or {inline_key}, not both"),
-            )),
             (false, false) if required => Err(ConfigError::tls(
                 file_key,
                 format!("missing one of {inline_key} or {file_key}"),
             )),
             (false, false) => Ok(None),
             (true, false) => Ok(self.inline.as_ref().map(|s| s.as_bytes().to_vec())),
-            (false, true) => {
+            (inline, true) => {
+                if inline {
+                    reads.warnings.push(format!(
+                        "tls_server_config.{inline_key} is ignored: {file_key} is set too, and as in the toolkit the file is used"
+                    ));
+                }
                 let full: PathBuf = dir.join(self.path.as_deref().unwrap_or_default());
                 let data = std::fs::read(&full).map_err(|e| {
                     ConfigError::tls(file_key, format!("cannot read {}: {e}", full.display()))
                 })?;
-                bytes.extend_from_slice(&data);
+                reads.bytes.extend_from_slice(&data);
                 Ok(Some(data))
             }
         }
@@ -152,7 +163,7 @@ impl TlsFile {
         }
     }
 
-    fn identity(&self, dir: &Path, bytes: &mut Vec<u8>) -> Result<Identity, ConfigError> {
+    fn identity(&self, dir: &Path, reads: &mut Reads) -> Result<Identity, ConfigError> {
         let cert = Source {
             inline_key: "cert",
             inline: &self.cert,
@@ -165,8 +176,8 @@ impl TlsFile {
             file_key: "key_file",
             path: &self.key_file,
         };
-        let cert_pem = cert.read(dir, true, bytes)?.unwrap_or_default();
-        let key_pem = key.read(dir, true, bytes)?.unwrap_or_default();
+        let cert_pem = cert.read(dir, true, reads)?.unwrap_or_default();
+        let key_pem = key.read(dir, true, reads)?.unwrap_or_default();
         let chain = certificates(cert.field(), &cert_pem)?;
         let key_field = key.field();
         let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
@@ -179,7 +190,14 @@ impl TlsFile {
         })
     }
 
-    fn client_ca(&self, dir: &Path, bytes: &mut Vec<u8>) -> Result<Option<ClientCa>, ConfigError> {
+    /// The client CA, read, checked against the client auth type as the toolkit does, then
+    /// parsed.
+    fn client_ca(
+        &self,
+        dir: &Path,
+        auth: ClientAuth,
+        reads: &mut Reads,
+    ) -> Result<Option<ClientCa>, ConfigError> {
         let ca = Source {
             inline_key: "client_ca",
             inline: &self.client_ca,
@@ -187,14 +205,16 @@ impl TlsFile {
             path: &self.client_ca_file,
         };
         let field = ca.field();
-        ca.read(dir, false, bytes)?
-            .map(|pem| {
-                Ok(ClientCa {
-                    field,
-                    certs: certificates(field, &pem)?,
-                })
+        let pem = ca.read(dir, false, reads)?;
+        let sans = self.client_allowed_sans.as_deref();
+        client_auth::check_policy(auth, pem.as_ref().map(|_| field), sans)?;
+        pem.map(|pem| {
+            Ok(ClientCa {
+                field,
+                certs: certificates(field, &pem)?,
             })
-            .transpose()
+        })
+        .transpose()
     }
 }
 
@@ -209,12 +229,13 @@ pub(crate) fn alpn(http2: bool) -> Vec<Vec<u8>> {
 
 /// Builds the rustls server configuration; `http2` offers h2 by ALPN.
 pub(crate) fn build(t: &TlsFile, dir: &Path, http2: bool) -> Result<Built, ConfigError> {
-    let mut bytes = Vec::new();
-    let identity = t.identity(dir, &mut bytes)?;
+    let mut reads = Reads::default();
+    let identity = t.identity(dir, &mut reads)?;
     let protocol = t.protocol_keys().protocol()?;
+    t.protocol_keys().check_http2(http2)?;
     let provider = Arc::new(protocol.provider);
     let auth = ClientAuth::parse(t.client_auth_type.as_deref())?;
-    let ca = t.client_ca(dir, &mut bytes)?;
+    let ca = t.client_ca(dir, auth, &mut reads)?;
     let verifier = client_auth::verifier(auth, ca, t.client_allowed_sans.as_deref(), &provider)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&protocol.versions)
@@ -229,8 +250,66 @@ pub(crate) fn build(t: &TlsFile, dir: &Path, http2: bool) -> Result<Built, Confi
         })?;
     config.ignore_client_order = t.prefer_server_cipher_suites.unwrap_or(true);
     config.alpn_protocols = alpn(http2);
+    let mut warnings = protocol.not_offered;
+    warnings.append(&mut reads.warnings);
     Ok(Built {
         config,
-        file_bytes: bytes,
+        file_bytes: reads.bytes,
+        warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testdata() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/toolkit-testdata")
+    }
+
+    fn build_yaml(yaml: &str) -> Result<Built, ConfigError> {
+        let t: TlsFile = serde_norway::from_str(yaml).unwrap();
+        build(&t, &testdata(), true)
+    }
+
+    #[test]
+    fn with_both_a_file_and_an_inline_value_the_file_is_used_and_the_value_named() {
+        let b = build_yaml(
+            "cert: not a certificate\ncert_file: server.crt\nkey: not a key\nkey_file: server.key\n",
+        )
+        .unwrap();
+        assert_eq!(b.warnings.len(), 2, "{:?}", b.warnings);
+        assert!(b.warnings[0].starts_with("tls_server_config.cert is ignored: cert_file"));
+        assert!(b.warnings[1].starts_with("tls_server_config.key is ignored: key_file"));
+        assert!(!b.file_bytes.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_file_is_named_even_with_an_inline_value() {
+        let inline = std::fs::read_to_string(testdata().join("server.crt")).unwrap();
+        let yaml = format!(
+            "cert: |\n  {}\ncert_file: missing.crt\nkey_file: server.key\n",
+            inline.trim_end().replace('\n', "\n  ")
+        );
+        let e = build_yaml(&yaml).err().unwrap();
+        assert_eq!(e.key, "tls_server_config.cert_file");
+    }
+
+    #[test]
+    fn files_alone_give_no_warning() {
+        let b = build_yaml("cert_file: server.crt\nkey_file: server.key\n").unwrap();
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+    }
+
+    #[test]
+    fn a_client_ca_without_a_policy_is_named_before_its_contents_are_parsed() {
+        // An empty file, as the toolkit's /dev/null: Go refuses it for the missing policy.
+        let e = build_yaml(
+            "cert_file: server.crt\nkey_file: server.key\nclient_ca_file: web_config_empty.yml\n",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.key, "tls_server_config.client_ca_file");
+        assert!(e.reason.contains("without a Client Auth Policy"), "{e}");
+    }
 }
