@@ -5,9 +5,10 @@
 /// Descriptors kept free for what is not a client connection, at most a quarter of the limit.
 const RESERVED: u64 = 256;
 
-/// Connections held at most whatever the limit: each one costs memory (its task, and the
-/// read buffer of a half-sent head), so the bound also caps that.
-const CEILING: u64 = 16_384;
+/// Connections held at most whatever the limit: each one costs memory (its task, and the read
+/// buffer of a half-sent head: about 20 KiB measured), so the bound also caps that near 80 MiB,
+/// well inside the deployments' memory limit.
+const CEILING: u64 = 4_096;
 
 /// The file-descriptor limit as found and as raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +73,8 @@ mod tests {
     #[test]
     fn the_bound_leaves_room_below_the_limit() {
         assert_eq!(connection_bound(1024, None), 768);
-        assert_eq!(connection_bound(20_000, None), 16_384);
-        assert_eq!(connection_bound(1_048_576, None), 16_384);
+        assert_eq!(connection_bound(20_000, None), 4_096);
+        assert_eq!(connection_bound(1_048_576, None), 4_096);
         assert_eq!(connection_bound(100, None), 75);
         assert_eq!(connection_bound(0, None), 1);
     }

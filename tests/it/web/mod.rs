@@ -2,11 +2,12 @@
 //! file against Debian's `promtool check web-config` ([`config_files`]), TLS, client certificates,
 //! basic auth and reloads with curl and openssl ([`tls`]), a real Prometheus scraping over TLS
 //! ([`prometheus`]), hostile clients and limits against `exporter_web` in this process
-//! ([`limits`], sharing [`serving`]) and shutdown of the server and of the binary ([`shutdown`]).
+//! ([`limits`], sharing [`serving`]), crowds of them against the daemon ([`crowd`]) and shutdown of the server and of the binary ([`shutdown`]).
 //! Here: the test PKI and the helpers that start the exporter (through the harness's
 //! [`Exporter`]) and talk to it.
 
 mod config_files;
+mod crowd;
 mod limits;
 mod prometheus;
 mod serving;
