@@ -3,7 +3,8 @@
 //! `wrk`: `scripts/install-deps wrk`) from 16 concurrent connections, plain HTTP and then TLS with
 //! basic auth (a cost-10 bcrypt hash, as `htpasswd -B` makes), with `Accept-Encoding: gzip` as
 //! Prometheus sends it; requests per second, p50 and p99 latency, and the daemon's resident memory
-//! before and after each run.
+//! before and after each run; then 640 scrapers at once, and 16 while other clients hold 500 idle
+//! or 2,000 half-sent connections (reopened as the server closes them).
 //!
 //! `cargo bench --bench scrape_load [-- --spaces 80000 --seconds 20]`. Under `cargo test` it runs
 //! a small table for 2 seconds, and skips the load when wrk is not installed.
@@ -14,10 +15,13 @@ mod args;
 #[allow(dead_code)]
 #[path = "../tests/it/harness/mod.rs"]
 mod harness;
+#[path = "support/holder.rs"]
+mod holder;
 #[path = "support/memory.rs"]
 mod memory;
 
 use args::{arg, benching};
+use holder::Hold;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -56,11 +60,11 @@ struct Run {
     errors: String,
 }
 
-fn wrk(url: &str, seconds: u64, headers: &[String]) -> Run {
+fn wrk(url: &str, seconds: u64, connections: u32, headers: &[String]) -> Run {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
-        &format!("-c{CONNECTIONS}"),
+        &format!("-c{connections}"),
         &format!("-d{seconds}s"),
         "--timeout",
         "5s",
@@ -158,34 +162,43 @@ fn options() -> Options {
     Options { spaces, seconds }
 }
 
-/// One way of scraping: its name in the table, over TLS with basic auth or plain HTTP, and
-/// whether every request opens a new connection.
+/// One way of scraping: its name in the table, over TLS with basic auth or plain HTTP, whether
+/// every request opens a new connection, how many connections wrk keeps, and what other clients
+/// hold open meanwhile.
 struct Case {
     name: &'static str,
     tls: bool,
     reconnect: bool,
+    connections: u32,
+    hold: Hold,
 }
 
-const CASES: [Case; 4] = [
+const fn case(name: &'static str, tls: bool, reconnect: bool) -> Case {
     Case {
-        name: "plain HTTP, no gzip",
-        tls: false,
-        reconnect: false,
+        name,
+        tls,
+        reconnect,
+        connections: CONNECTIONS,
+        hold: Hold::Nothing,
+    }
+}
+
+const CASES: [Case; 7] = [
+    case("plain HTTP, no gzip", false, false),
+    case("plain HTTP", false, false),
+    case("TLS + basic auth, keep-alive", true, false),
+    case("TLS + basic auth, new connection per request", true, true),
+    Case {
+        connections: 640,
+        ..case("plain HTTP, 640 scrapers", false, false)
     },
     Case {
-        name: "plain HTTP",
-        tls: false,
-        reconnect: false,
+        hold: Hold::Idle(500),
+        ..case("plain HTTP, 500 idle connections held", false, false)
     },
     Case {
-        name: "TLS + basic auth, keep-alive",
-        tls: true,
-        reconnect: false,
-    },
-    Case {
-        name: "TLS + basic auth, new connection per request",
-        tls: true,
-        reconnect: true,
+        hold: Hold::HalfSent(2_000),
+        ..case("plain HTTP, 2,000 half-sent connections held", false, false)
     },
 ];
 
@@ -268,6 +281,8 @@ fn run_case(setup: &Setup, case: &Case) -> Row {
         name,
         tls,
         reconnect,
+        connections,
+        hold,
     } = case;
     let mut extra = vec!["--refresh.interval", "30s"];
     if tls {
@@ -293,11 +308,18 @@ fn run_case(setup: &Setup, case: &Case) -> Row {
     if reconnect {
         headers.push("Connection: close".to_owned());
     }
-    let run = wrk(&format!("{base}/metrics"), setup.seconds, &headers);
+    let held = holder::Holder::start(exporter.addr.parse().unwrap(), hold);
+    let run = wrk(
+        &format!("{base}/metrics"),
+        setup.seconds,
+        connections,
+        &headers,
+    );
     let (after, peak) = memory::rss_mib(exporter.pid());
+    let reopened = held.stop();
     assert_eq!(run.non_2xx, 0, "{name}: non-2xx answers");
     eprintln!(
-        "{name}: {} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms {}",
+        "{name}: {} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms {} (held connections reopened: {reopened})",
         run.requests, run.rps, run.p50, run.p99, run.errors
     );
     let status = exporter.terminate(Duration::from_secs(15));
@@ -336,7 +358,7 @@ fn page_size(base: &str, gzip: &str) -> u64 {
 /// The markdown table, one row per case.
 fn print_table(spaces: u64, seconds: u64, rows: &[Row]) {
     println!(
-        "\n{spaces} spaces, {CONNECTIONS} connections (wrk -t2), {seconds} s per row, `Accept-Encoding: gzip` unless said:\n"
+        "\n{spaces} spaces, {CONNECTIONS} connections (wrk -t2) unless said, {seconds} s per row, `Accept-Encoding: gzip` unless said:\n"
     );
     println!(
         "| scrape | page KiB sent | requests/s | p50 ms | p99 ms | RSS before MiB | RSS after MiB | peak RSS MiB |"
