@@ -1,20 +1,22 @@
 //! Renders the published state as Prometheus metrics. Every metric family is declared once in
 //! [`families`](crate::families) and described once at start ([`Descriptors`]); small functions
 //! fill values from the snapshot ([`fill_data`]), the exporter's health ([`fill_health`]), the
-//! read meter ([`fill_reads`]), the settings the bundled rules depend on ([`fill_settings`]) and
-//! the HTTP side's own counts ([`fill_http`], the one part rendered at every scrape).
+//! read meter ([`fill_reads`]) and the settings the bundled rules depend on ([`fill_settings`]);
+//! the HTTP side's own counts, the one part written at every scrape, come from
+//! [`HttpSection`].
 //! Label sets are built fresh from the latest snapshot on each render, so a worker that leaves
 //! the table leaves `/metrics` too; nothing here touches DynamoDB.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Bytes;
-use exporter_web::{CloseReason, HttpStats};
+use exporter_web::HttpStats;
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, TextEncoder};
 
 use super::exposition::{Descriptors, Scrape};
 use super::families::*;
+use super::http_section::HttpSection;
 use super::store::{Health, Published, SnapshotStore};
 use migration_core::model::{InvalidReason, Status};
 use migration_core::state::snapshot::Snapshot;
@@ -115,30 +117,12 @@ fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
     out.set(&DYNAMODB_ERRORS, &["server"], meter.server_errors() as f64);
 }
 
-/// The HTTP side: connections and requests, which move between refreshes.
-fn fill_http(stats: &HttpStats, out: &mut Scrape<'_>) {
-    out.set(&HTTP_CONNECTIONS_OPEN, &[], stats.connections_open() as f64);
-    out.set(&HTTP_CONNECTIONS_MAX, &[], stats.connections_bound() as f64);
-    let accepted = stats.connections_accepted() as f64;
-    out.set(&HTTP_CONNECTIONS_ACCEPTED, &[], accepted);
-    for reason in CloseReason::ALL {
-        let v = stats.connections_closed(reason) as f64;
-        out.set(&HTTP_CONNECTIONS_CLOSED, &[reason.as_str()], v);
-    }
-    let in_flight = stats.requests_in_flight() as f64;
-    out.set(&HTTP_REQUESTS_IN_FLIGHT, &[], in_flight);
-    let rejected = stats.requests_rejected() as f64;
-    out.set(&HTTP_REQUESTS_REJECTED, &[], rejected);
-    let handshakes = stats.tls_handshakes_in_flight() as f64;
-    out.set(&HTTP_TLS_HANDSHAKES_IN_FLIGHT, &[], handshakes);
-}
-
 /// Collects the migration and exporter metrics from the published state and a [`ReadMeter`].
 pub(crate) struct MigrationCollector {
     store: Arc<SnapshotStore>,
     meter: Arc<ReadMeter>,
     settings: Arc<RefreshSettings>,
-    http: Arc<HttpStats>,
+    http: HttpSection,
     /// Every family's descriptor, built once.
     descriptors: Descriptors,
 }
@@ -160,7 +144,7 @@ impl MigrationCollector {
             meter,
             descriptors: Descriptors::new(&source, settings.stuck_after),
             settings,
-            http,
+            http: HttpSection::new(http),
         }
     }
 
@@ -173,13 +157,6 @@ impl MigrationCollector {
         fill_health(&state.health, &mut out);
         fill_reads(&self.meter, &mut out);
         fill_settings(&self.settings, &mut out);
-        out.families()
-    }
-
-    /// The HTTP side's families, new at every scrape.
-    fn http_families(&self) -> Vec<MetricFamily> {
-        let mut out = Scrape::new(&self.descriptors);
-        fill_http(&self.http, &mut out);
         out.families()
     }
 }
@@ -211,13 +188,11 @@ impl MetricsRenderer {
     /// the HTTP side's families.
     pub(crate) fn render(&self) -> Bytes {
         let page = self.page();
-        let mut http = Vec::with_capacity(2048);
-        if let Err(e) = TextEncoder::new().encode(&self.collector.http_families(), &mut http) {
-            tracing::error!(error = %e, "cannot encode metrics");
-        }
+        let mut http = String::with_capacity(2048);
+        self.collector.http.write(&mut http);
         let mut out = Vec::with_capacity(page.len() + http.len());
         out.extend_from_slice(&page);
-        out.extend_from_slice(&http);
+        out.extend_from_slice(http.as_bytes());
         Bytes::from(out)
     }
 

@@ -12,8 +12,8 @@ mod collector;
 mod exposition;
 mod families;
 mod flags;
-
 mod http;
+mod http_section;
 mod refresh;
 pub mod status_page;
 mod store;

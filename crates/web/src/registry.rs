@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::stats::{CloseReason, HttpStats};
 
 /// One open connection as the registry sees it.
-struct Entry {
+struct OpenConnection {
     /// Requests in flight on it.
     busy: usize,
     /// Its place in `evictable` while it has no request in flight: last activity, then id.
@@ -27,7 +27,7 @@ struct Entry {
 struct Inner {
     /// Increases at every accept and every finished request: orders activity.
     clock: u64,
-    open: HashMap<u64, Entry>,
+    open: HashMap<u64, OpenConnection>,
     /// `(since, id)` of the connections with no request in flight, least recently active first.
     evictable: BTreeSet<(u64, u64)>,
     /// Ids of the connections still in their TLS handshake, oldest first.
@@ -41,7 +41,7 @@ impl Inner {
     }
 
     /// Forgets `id`; its entry if it was still open.
-    fn forget(&mut self, id: u64) -> Option<Entry> {
+    fn forget(&mut self, id: u64) -> Option<OpenConnection> {
         let entry = self.open.remove(&id)?;
         self.evictable.remove(&(entry.since, id));
         self.handshaking.remove(&id);
@@ -119,7 +119,7 @@ impl Registry {
         }
         let id = inner.tick();
         let evict = CancellationToken::new();
-        let entry = Entry {
+        let entry = OpenConnection {
             busy: 0,
             since: id,
             handshaking: tls,
