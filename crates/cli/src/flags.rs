@@ -212,7 +212,18 @@ pub fn parse_args<F: Parser, C>(
 
 /// Reduces a clap error to one line that names the flag (help and version pass through whole).
 pub fn one_line(err: &clap::Error) -> String {
-    let rendered = err.render().to_string();
+    use clap::error::{ContextKind, ContextValue};
+    let mut rendered = err.render().to_string();
+    // The refused value or argument as typed may hold a line break, which would cut the line
+    // before the flag's name: its first occurrence, in the message, is shown escaped.
+    for kind in [ContextKind::InvalidValue, ContextKind::InvalidArg] {
+        if let Some(ContextValue::String(typed)) = err.get(kind) {
+            let shown = escape_breaks(typed);
+            if shown != *typed {
+                rendered = rendered.replacen(typed.as_str(), &shown, 1);
+            }
+        }
+    }
     let first = rendered
         .lines()
         .next()
@@ -220,6 +231,19 @@ pub fn one_line(err: &clap::Error) -> String {
         .trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     format!("{first} (see --help)")
+}
+
+/// `s` with every line break and control character escaped (`\n`, `\u{2028}`).
+fn escape_breaks(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || (c.is_whitespace() && c != ' ') {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -266,6 +290,22 @@ mod tests {
             assert!(!line.contains('\n'), "{line}");
         }
         assert!(error(&["--stuck-after", "0s"]).contains("a duration above zero"));
+    }
+
+    /// Found by the daemon's flags property test: a value or a stray argument holding a line
+    /// break made the error two lines, the first of which did not name the flag.
+    #[test]
+    fn a_value_with_a_line_break_still_gives_one_line_naming_the_flag() {
+        let line = error(&["--stuck-after", "so\non"]);
+        assert!(
+            line.contains("--stuck-after") && line.contains("so\\non"),
+            "{line}"
+        );
+        let line = error(&["a\u{2028}b"]);
+        assert!(line.contains("a\\u{2028}b"), "{line}");
+        for line in [line, error(&["--scan.segments=\r\n"])] {
+            assert!(!line.contains(['\n', '\r', '\u{2028}']), "{line:?}");
+        }
     }
 
     #[test]

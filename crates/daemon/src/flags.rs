@@ -135,6 +135,9 @@ impl ExporterFlags {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use migration_cli::logging::LogFormat;

@@ -137,6 +137,9 @@ impl MonitorFlags {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -407,6 +407,9 @@ pub(crate) fn parse_go_duration(s: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -13,7 +13,7 @@ pub struct ConfigError {
 impl ConfigError {
     pub(crate) fn new(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
         ConfigError {
-            key: key.into(),
+            key: escape_breaks(&key.into()),
             reason: one_line(&reason.into()),
         }
     }
@@ -27,4 +27,36 @@ impl ConfigError {
 /// Collapses whitespace runs (newlines included) to single spaces.
 pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A key as written, with every line break and control character escaped (`\n`, `\u{2028}`): a
+/// key can hold a user name or header name taken from the file, and the error must stay one line.
+fn escape_breaks(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_control() || (c.is_whitespace() && c != ' ') {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the parser's property test: a user name with a line break made the error two
+    /// lines.
+    #[test]
+    fn a_key_with_line_breaks_stays_one_line() {
+        let e = ConfigError::new("basic_auth_users.a\nb\r\u{2028}c\td", "not a bcrypt hash");
+        assert_eq!(e.key, "basic_auth_users.a\\nb\\r\\u{2028}c\\td");
+        assert_eq!(e.to_string().lines().count(), 1);
+        assert_eq!(
+            ConfigError::new("basic_auth_users.o'brien x", "r").key,
+            "basic_auth_users.o'brien x"
+        );
+    }
 }

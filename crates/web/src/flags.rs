@@ -273,6 +273,9 @@ fn parse_bytes(value: &str) -> Result<u64, String> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;

@@ -176,6 +176,9 @@ pub fn encode(p: &SpaceProgress) -> Item {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
