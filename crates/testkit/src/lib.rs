@@ -8,7 +8,9 @@
 //! - [`fleet`]: the simulated worker fleet that drives those writes (the `simulate` example).
 //! - [`records`]: the one builder of `SpaceProgress` records for tests and benches.
 //! - [`table_args`]: the examples' endpoint and table flags, and opening that table.
+//! - [`command_lines`]: random command lines for the front ends' property tests.
 
+pub mod command_lines;
 pub mod fleet;
 pub mod records;
 pub mod sample;
