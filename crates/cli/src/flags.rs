@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, ValueEnum};
 
 use crate::logging::{LogConfig, LogFormat};
+use exporter_web::escape_breaks;
 pub use exporter_web::flags::positive_duration;
 use migration_core::table::client::DynamoConfig;
 
@@ -231,19 +232,6 @@ pub fn one_line(err: &clap::Error) -> String {
         .trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     format!("{first} (see --help)")
-}
-
-/// `s` with every line break and control character escaped (`\n`, `\u{2028}`).
-fn escape_breaks(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || (c.is_whitespace() && c != ' ') {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

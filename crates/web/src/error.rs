@@ -29,10 +29,10 @@ pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A key as written, with every line break and control character escaped (`\n`, `\u{2028}`): a
-/// key can hold a user name or header name taken from the file, and the error must stay one line.
-fn escape_breaks(key: &str) -> String {
-    key.chars()
+/// `s` with every line break and control character escaped (`\n`, `\u{2028}`), so that a line
+/// quoting user-controlled text (a key from the file, a flag's value) stays one line.
+pub fn escape_breaks(s: &str) -> String {
+    s.chars()
         .map(|c| {
             if c.is_control() || (c.is_whitespace() && c != ' ') {
                 c.escape_default().to_string()

@@ -49,7 +49,7 @@ mod tls_suites;
 use std::future::Future;
 use std::path::Path;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, escape_breaks};
 pub use flags::{WebFlagError, WebFlags, WebSettings};
 pub use server::{WebError, WebServer};
 pub use stats::{CloseReason, HttpStats};
