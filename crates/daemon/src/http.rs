@@ -2,13 +2,19 @@
 //! published snapshot without waiting on DynamoDB, `/` is the status page and `/api/status` its
 //! JSON (both from the same published snapshot), `/-/healthy` and `/-/ready` answer probes.
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use http_body::{Frame, SizeHint};
 
 use super::collector::MetricsRenderer;
 use super::status_page::{self, StatusReport};
@@ -39,12 +45,36 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.renderer.render();
+    let body = Chunks(state.renderer.render().into());
     (
         [(header::CONTENT_TYPE, state.renderer.content_type())],
-        body,
+        axum::body::Body::new(body),
     )
         .into_response()
+}
+
+/// A body of chunks already in memory (the cached page, then the HTTP lines), sent without
+/// copying them together; its exact length still gives a `Content-Length`.
+struct Chunks(VecDeque<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
+    }
 }
 
 async fn healthy() -> &'static str {

@@ -87,7 +87,6 @@ pub(crate) struct Ticket {
 
 impl Registry {
     pub(crate) fn new(bound: usize, handshake_bound: usize, stats: Arc<HttpStats>) -> Registry {
-        stats.set_bound(bound);
         Registry {
             inner: Mutex::new(Inner::default()),
             bound: bound.max(1),
