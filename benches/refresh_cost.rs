@@ -58,6 +58,7 @@ fn settings() -> RefreshSettings {
         segments: SEGMENTS,
         max_stuck_spaces: 50,
         max_failed_spaces: 50,
+        max_error_classes: 20,
     }
 }
 
@@ -266,6 +267,7 @@ fn state_only(n: u64) {
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 50,
         max_failed_spaces: 50,
+        max_error_classes: 20,
     });
     let snapshot = t.elapsed().as_secs_f64();
     let (rss, hwm) = memory::rss_mib(std::process::id());

@@ -46,6 +46,7 @@ fn settings(overlap: Duration) -> RefreshSettings {
         segments: 3,
         max_stuck_spaces: 10,
         max_failed_spaces: 10,
+        max_error_classes: 20,
     }
 }
 

@@ -30,6 +30,7 @@ fn snapshot_of(records: &[SpaceProgress]) -> Snapshot {
         stuck_after: STUCK_AFTER,
         max_stuck_spaces: 50,
         max_failed_spaces: 50,
+        max_error_classes: 20,
     })
 }
 

@@ -1,10 +1,12 @@
 //! Flags both binaries share, as typed: the DynamoDB connection ([`DynamoFlags`]), how the table
-//! is read and judged ([`ReadFlags`]) and logging ([`LogFlags`]), with clap value parsers for
+//! is read and judged ([`ReadFlags`]), how failures are classed ([`ClassesFlags`]) and logging
+//! ([`LogFlags`]), with clap value parsers for
 //! durations, counts, URLs and addresses so a bad value is refused while parsing. Cross-flag
 //! rules become a [`UsageError`]. Either way the binary prints one line naming the flag and the
 //! fix, and exits 2 ([`parse_args`]). Each front end converts its flags to the config it runs
 //! with in one place (`to_config`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
@@ -12,6 +14,7 @@ use clap::{Args, Parser, ValueEnum};
 use crate::logging::{LogConfig, LogFormat};
 use exporter_web::escape_breaks;
 pub use exporter_web::flags::positive_duration;
+use migration_core::failure::Rules;
 use migration_core::table::client::DynamoConfig;
 
 fn endpoint_url(value: &str) -> Result<String, String> {
@@ -111,6 +114,35 @@ pub struct ReadFlags {
         value_parser = clap::value_parser!(u32).range(1..=1000)
     )]
     pub scan_segments: u32,
+}
+
+/// How failed spaces are classed, shared by every binary so that they agree on each class.
+#[derive(Debug, Clone, Args)]
+pub struct ClassesFlags {
+    /// A YAML file of error classes (regular expressions -> class name and retryable), in place
+    /// of the bundled ones; the exporter reloads it when it changes.
+    #[arg(
+        long = "failures.classes-file",
+        env = "MIGRATION_EXPORTER_FAILURES_CLASSES_FILE",
+        value_name = "FILE"
+    )]
+    pub classes_file: Option<PathBuf>,
+}
+
+impl ClassesFlags {
+    /// The rules to class failures with: the file's, checked now, or the bundled ones.
+    pub fn to_rules(&self) -> Result<Rules, UsageError> {
+        let Some(path) = &self.classes_file else {
+            return Ok(Rules::bundled());
+        };
+        Rules::load(path).map_err(|e| {
+            usage(
+                "failures.classes-file",
+                &path.display().to_string(),
+                e.to_string(),
+            )
+        })
+    }
 }
 
 /// Log levels, as the flag spells them.

@@ -18,8 +18,9 @@ use super::exposition::{Descriptors, Scrape};
 use super::families::*;
 use super::http_section::HttpSection;
 use super::store::{Health, Published, SnapshotStore};
+use migration_core::failure::Retryable;
 use migration_core::model::{InvalidReason, Status};
-use migration_core::state::snapshot::Snapshot;
+use migration_core::state::snapshot::{FailureClasses, Snapshot};
 use migration_core::state::tracker::{RefreshKind, RefreshSettings};
 use migration_core::table::ErrorKind;
 use migration_core::table::meter::{ReadMeter, ReadOp};
@@ -48,13 +49,35 @@ fn fill_data(snap: &Snapshot, out: &mut Scrape<'_>) {
         out.set(&STUCK_SPACE_INFO, &l, s.updated_at.as_secs_f64());
     }
     for s in &snap.failed_spaces {
-        let l = [s.space.as_str(), &s.instance_id, &s.worker_id];
+        let l = [
+            s.space.as_str(),
+            &s.instance_id,
+            &s.worker_id,
+            &s.class.name,
+            s.class.retryable.as_str(),
+        ];
         out.set(&FAILED_SPACE_INFO, &l, s.failed_at.as_secs_f64());
     }
+    fill_classes(&snap.failure_classes, out);
     for reason in InvalidReason::ALL {
         let v = snap.invalid[reason.index()] as f64;
         out.set(&INVALID_SPACES, &[reason.as_str()], v);
     }
+}
+
+/// Failed spaces by error class: the listed classes, then the rest as `other` by retryability.
+fn fill_classes(classes: &FailureClasses, out: &mut Scrape<'_>) {
+    for c in &classes.top {
+        let l = [&*c.class.name, c.class.retryable.as_str()];
+        out.set(&FAILED_BY_CLASS, &l, c.failed as f64);
+    }
+    for r in Retryable::ALL {
+        let n = classes.other[r.index()];
+        if n > 0 {
+            out.set(&FAILED_BY_CLASS, &["other", r.as_str()], n as f64);
+        }
+    }
+    out.set(&ERROR_CLASSES, &[], classes.distinct as f64);
 }
 
 /// The exporter's own health: build, refresh outcomes and counts.
@@ -221,9 +244,10 @@ mod tests {
 
     use super::*;
     use crate::store::Health;
+    use migration_core::failure::ErrorClass;
     use migration_core::model::Timestamp;
     use migration_core::state::snapshot::{
-        FailedSpace, Snapshot, StuckSpace, Totals, Transitions, WorkerKey, WorkerStats,
+        ClassCount, FailedSpace, Snapshot, StuckSpace, Totals, Transitions, WorkerKey, WorkerStats,
     };
     use migration_core::table::ErrorKind;
 
@@ -251,7 +275,7 @@ mod tests {
         unassigned.by_status[Status::Pending.index()] = totals(12, 0, 0);
         unassigned.by_status[Status::Unknown.index()] = totals(1, 5, 0);
         let mut failed = WorkerStats::default();
-        failed.by_status[Status::Failed.index()] = totals(1, 2_000, 567);
+        failed.by_status[Status::Failed.index()] = totals(3, 2_000, 567);
         failed.last_update = Some(t("2025-10-31T14:02:11.500Z"));
         let workers = BTreeMap::from([
             (key("1", "1"), one),
@@ -275,7 +299,18 @@ mod tests {
                 space: "did:key:z6MkFailed".into(),
                 instance_id: "2".into(),
                 worker_id: "5".into(),
+                class: ErrorClass::new("timeout", Retryable::Yes),
             }],
+            failure_classes: FailureClasses {
+                top: vec![ClassCount {
+                    class: ErrorClass::new("timeout", Retryable::Yes),
+                    failed: 2,
+                    newest: Some(t("2025-10-31T14:02:11.500Z")),
+                    examples: vec!["did:key:z6MkFailed".into()],
+                }],
+                other: [0, 1, 0],
+                distinct: 2,
+            },
             invalid,
             items: 1_621,
             invalid_items: 1,
@@ -304,6 +339,7 @@ mod tests {
                 segments: 8,
                 max_stuck_spaces: 50,
                 max_failed_spaces: 50,
+                max_error_classes: 20,
             }),
             Arc::new(HttpStats::default()),
         );

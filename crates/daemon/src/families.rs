@@ -92,8 +92,24 @@ pub(crate) const LAST_UPDATE: Family = table(
 );
 pub(crate) const FAILED_SPACE_INFO: Family = table(
     "migration_failed_space_info",
-    &["space", "instance_id", "worker_id"],
-    "A failed space (most recently failed first, capped by --metrics.max-failed-space-series); the value is its updatedAt, when it failed, in seconds since the epoch. Read its error with migration-monitor --failed.",
+    &[
+        "space",
+        "instance_id",
+        "worker_id",
+        "error_class",
+        "retryable",
+    ],
+    "A failed space (most recently failed first, capped by --metrics.max-failed-space-series) with the class of its error and whether a retry can help (true, false, unknown); the value is its updatedAt, when it failed, in seconds since the epoch. Read its error with migration-monitor --failed.",
+);
+pub(crate) const FAILED_BY_CLASS: Family = table(
+    "migration_failed_spaces_by_class",
+    &["error_class", "retryable"],
+    "Failed spaces by the class of their error and whether a retry can help (true, false, unknown): the --metrics.max-error-classes classes with the most, the rest summed in error_class=\"other\"; the sum is every failed space.",
+);
+pub(crate) const ERROR_CLASSES: Family = table(
+    "migration_failed_error_classes",
+    &[],
+    "Distinct error classes among the failed spaces.",
 );
 pub(crate) const INVALID_SPACES: Family = table(
     "migration_invalid_spaces",
@@ -244,6 +260,8 @@ pub(crate) const FAMILIES: &[&Family] = &[
     &STUCK_SPACE_INFO,
     &LAST_UPDATE,
     &FAILED_SPACE_INFO,
+    &FAILED_BY_CLASS,
+    &ERROR_CLASSES,
     &INVALID_SPACES,
     &BUILD_INFO,
     &LAST_REFRESH_SUCCESS,

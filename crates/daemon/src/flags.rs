@@ -1,15 +1,17 @@
 //! The exporter's flags, as typed (clap, with environment fallbacks), and the [`Config`] the
 //! daemon runs with, converted in one place ([`ExporterFlags::to_config`]).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
 use exporter_web::{WebFlags, WebSettings};
 use migration_cli::flags::{
-    DynamoFlags, LogFlags, ReadFlags, UsageError, positive_duration, usage,
+    ClassesFlags, DynamoFlags, LogFlags, ReadFlags, UsageError, positive_duration, usage,
 };
 use migration_cli::logging::LogConfig;
+use migration_core::failure::Rules;
 use migration_core::state::tracker::RefreshSettings;
 use migration_core::table::client::DynamoConfig;
 
@@ -81,6 +83,18 @@ pub struct ExporterFlags {
         value_parser = clap::value_parser!(u16).range(0..=10_000)
     )]
     max_failed_space_series: u16,
+    /// How many error classes to name in migration_failed_spaces_by_class; the rest are summed
+    /// in error_class="other".
+    #[arg(
+        long = "metrics.max-error-classes",
+        env = "MIGRATION_EXPORTER_METRICS_MAX_ERROR_CLASSES",
+        default_value = "20",
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=1_000)
+    )]
+    max_error_classes: u16,
+    #[command(flatten)]
+    classes: ClassesFlags,
     #[command(flatten)]
     log: LogFlags,
 }
@@ -92,6 +106,10 @@ pub struct Config {
     pub(crate) web: WebSettings,
     pub(crate) telemetry_path: String,
     pub(crate) refresh: RefreshSettings,
+    /// The error-class rules, checked at start, and the file they came from (reloaded when
+    /// it changes), if not the bundled ones.
+    pub(crate) rules: Rules,
+    pub(crate) classes_file: Option<PathBuf>,
     pub log: LogConfig,
 }
 
@@ -128,7 +146,10 @@ impl ExporterFlags {
                 segments: self.read.scan_segments,
                 max_stuck_spaces: usize::from(self.max_space_series),
                 max_failed_spaces: usize::from(self.max_failed_space_series),
+                max_error_classes: usize::from(self.max_error_classes),
             },
+            rules: self.classes.to_rules()?,
+            classes_file: self.classes.classes_file.clone(),
             log: self.log.to_config(),
         })
     }
@@ -161,6 +182,9 @@ mod tests {
         assert_eq!(c.refresh.stuck_after, Duration::from_secs(3600));
         assert_eq!(c.refresh.max_stuck_spaces, 50);
         assert_eq!(c.refresh.max_failed_spaces, 50);
+        assert_eq!(c.refresh.max_error_classes, 20);
+        assert!(c.classes_file.is_none());
+        assert_eq!(c.rules.rules().len(), Rules::bundled().rules().len());
         assert_eq!(c.log.format, LogFormat::Logfmt);
     }
 
@@ -182,6 +206,10 @@ mod tests {
                 &["--metrics.max-failed-space-series", "many"],
                 "--metrics.max-failed-space-series",
             ),
+            (
+                &["--metrics.max-error-classes", "0"],
+                "--metrics.max-error-classes",
+            ),
         ] {
             let line = migration_cli::flags::one_line(&flags(args).unwrap_err());
             assert!(line.contains(flag), "{args:?}: {line}");
@@ -191,6 +219,11 @@ mod tests {
             .to_config()
             .unwrap_err();
         assert_eq!(e.flag, "web.telemetry-path");
+        let e = flags(&["--failures.classes-file", "/nonexistent/classes.yml"])
+            .unwrap()
+            .to_config()
+            .unwrap_err();
+        assert_eq!(e.flag, "failures.classes-file");
         let e = flags(&["--web.config.file", "/nonexistent/web.yml"])
             .unwrap()
             .to_config()

@@ -1,6 +1,7 @@
 //! The `migration-exporter` front end: wires the table handle, the refresh loop, the collector
 //! and the HTTP server together, all stopped by one shutdown future. [`flags`] are its flags,
-//! [`refresh`] the loop that keeps the [`store`] fresh (with a short [`history`] for rates),
+//! [`refresh`] the loop that keeps the [`store`] fresh (with a short [`history`] for rates;
+//! [`classes_reload`] re-reads the classes file before each refresh),
 //! [`collector`] renders `/metrics`, [`status_page`] the status page and `/api/status`, [`http`]
 //! holds the routes and [`web`] serves them (the web configuration file, TLS, auth and the limits
 //! that keep hostile clients from stopping a scrape). If the refresh loop ever ends on its own
@@ -8,6 +9,7 @@
 //! returns an error so that its supervisor restarts it, rather than serving an ever older
 //! snapshot.
 
+mod classes_reload;
 mod collector;
 mod exposition;
 mod families;
@@ -72,7 +74,13 @@ pub async fn run(
         settings: settings.clone(),
     };
     let stop = CancellationToken::new();
-    let refresher = Refresher::new(table, settings, store);
+    let refresher = Refresher::new(
+        table,
+        settings,
+        store,
+        config.rules.clone(),
+        config.classes_file.clone(),
+    );
     let refresh_task = tokio::spawn(refresher.run(stop.clone()));
     let router = http::router(state);
     supervise(refresh_task, stop, shutdown, |until| {

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::classes_reload::ClassesReload;
 use super::store::{Health, Published, SnapshotStore};
+use migration_core::failure::{Classifier, Rules};
 use migration_core::model::Timestamp;
 use migration_core::state::history::{History, Point};
 use migration_core::state::snapshot::Snapshot;
@@ -25,17 +27,26 @@ pub(crate) fn backoff(failures: u32, max: Duration) -> Duration {
 pub(crate) struct Refresher {
     tracker: Tracker,
     store: Arc<SnapshotStore>,
+    /// The classes file, re-read before each refresh (none: the bundled rules).
+    classes: Option<ClassesReload>,
 }
 
 impl Refresher {
+    /// Refreshes `table` into `store`, classing failures with `rules` (from `classes_file`,
+    /// re-read before each refresh, when there is one).
     pub(crate) fn new(
         table: ProgressTable,
         settings: Arc<RefreshSettings>,
         store: Arc<SnapshotStore>,
+        rules: Rules,
+        classes_file: Option<std::path::PathBuf>,
     ) -> Self {
+        let mut tracker = Tracker::new(table, settings);
+        tracker.set_classifier(Classifier::new(rules));
         Refresher {
-            tracker: Tracker::new(table, settings),
+            tracker,
             store,
+            classes: classes_file.map(ClassesReload::new),
         }
     }
 
@@ -46,6 +57,11 @@ impl Refresher {
         let mut history = History::default();
         let mut failures: u32 = 0;
         loop {
+            if let Some(reload) = &mut self.classes
+                && let Some(classifier) = reload.poll().await
+            {
+                self.tracker.set_classifier(classifier);
+            }
             let kind = self.tracker.next_kind();
             let started = Instant::now();
             let result = tokio::select! {

@@ -153,10 +153,12 @@ mod tests {
 
     use super::*;
     use crate::store::Health;
+    use migration_core::failure::{ErrorClass, Retryable};
     use migration_core::model::Status;
     use migration_core::state::history::{History, Point};
     use migration_core::state::snapshot::{
-        FailedSpace, Snapshot, StuckSpace, Totals, WorkerKey, WorkerStats,
+        ClassCount, FailedSpace, FailureClasses, Snapshot, StuckSpace, Totals, WorkerKey,
+        WorkerStats,
     };
 
     const NOW: i64 = 1_800_000_000_000;
@@ -198,7 +200,18 @@ mod tests {
                 space: format!("{space}-failed"),
                 instance_id: instance.into(),
                 worker_id: worker.into(),
+                class: ErrorClass::new(format!("{worker} <n>"), Retryable::No),
             }],
+            failure_classes: FailureClasses {
+                top: vec![ClassCount {
+                    class: ErrorClass::new(format!("{worker} <n>"), Retryable::No),
+                    failed: 1,
+                    newest: Some(Timestamp::from_millis(NOW - 60_000)),
+                    examples: vec![format!("{space}-failed")],
+                }],
+                other: [0; 3],
+                distinct: 1,
+            },
             invalid: Default::default(),
             items: 1237,
             invalid_items: 0,
@@ -257,6 +270,10 @@ mod tests {
         assert_eq!(json["version"], 1);
         assert_eq!(json["spaces"]["in_progress"], 2);
         assert_eq!(json["data"]["last_refresh_ok"], false);
+        assert_eq!(json["failure_classes"][0]["error_class"], "7 <n>");
+        assert_eq!(json["failure_classes"][0]["retryable"], "false");
+        assert_eq!(json["failure_classes"][0]["examples"][0], "s-failed");
+        assert_eq!(json["failed_spaces"][0]["error_class"], "7 <n>");
     }
 
     #[test]
@@ -285,6 +302,10 @@ mod tests {
             "the failed space is named, escaped"
         );
         assert!(html.contains("data-instance=\"&#34;&#62;&#60;img src=x onerror=alert(2)&#62;\""));
+        assert!(
+            html.contains("<td><code>&#60;script&#62;alert(1)&#60;/script&#62; &#60;n&#62;</code></td><td class=\"retry-false\">false</td>"),
+            "the failure class is shown, escaped: {html}"
+        );
         assert!(html.contains("<span data-k=\"spaces-completed\">1,234</span>"));
         assert!(
             html.contains("data-k=\"refresh-failed\""),

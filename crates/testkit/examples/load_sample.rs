@@ -76,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 0,
         max_failed_spaces: 0,
+        max_error_classes: 20,
     });
     print!("{}", migration_monitor::overview_text(&snapshot));
     Ok(())

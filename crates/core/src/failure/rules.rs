@@ -97,8 +97,12 @@ impl Rules {
 
     /// Reads and checks a classes file.
     pub fn load(path: &Path) -> Result<Rules, ClassesFileError> {
-        let text = read_bounded(path)?;
-        Rules::parse(&text)
+        Rules::parse(&Rules::read(path)?)
+    }
+
+    /// Reads a classes file's text (at most [`MAX_FILE_BYTES`]), for [`Rules::parse`].
+    pub fn read(path: &Path) -> Result<String, ClassesFileError> {
+        read_bounded(path)
     }
 
     /// Checks the text of a classes file.

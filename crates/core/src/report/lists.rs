@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{iso, seconds_between};
+use crate::failure::Retryable;
 use crate::model::Timestamp;
 use crate::state::snapshot::Snapshot;
 
@@ -19,7 +20,8 @@ pub struct StuckSpaceReport {
     pub stuck_for_seconds: f64,
 }
 
-/// A recently failed space. Its error message is in the table only: `migration-monitor --failed`.
+/// A recently failed space, with its error class. Its error message is in the table only:
+/// `migration-monitor --failed`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedSpaceReport {
     pub space: String,
@@ -28,6 +30,9 @@ pub struct FailedSpaceReport {
     #[serde(serialize_with = "iso")]
     pub failed_at: Timestamp,
     pub failed_for_seconds: f64,
+    /// The class of its error, and whether a retry can help.
+    pub error_class: String,
+    pub retryable: Retryable,
 }
 
 /// The snapshot's stuck spaces as of `now`, oldest first.
@@ -54,6 +59,8 @@ pub fn failed(snap: &Snapshot, now: Timestamp) -> Vec<FailedSpaceReport> {
             worker_id: s.worker_id.clone(),
             failed_at: s.failed_at,
             failed_for_seconds: seconds_between(s.failed_at, now),
+            error_class: s.class.name.to_string(),
+            retryable: s.class.retryable,
         })
         .collect()
 }

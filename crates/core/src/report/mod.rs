@@ -5,10 +5,11 @@
 //!
 //! [`counts`] holds the shapes (spaces by status, part of a whole), [`rollup`] the per-instance
 //! and per-worker sums in id order, [`rate`] the throughput and ETA over the history, [`lists`]
-//! the named stuck and failed spaces. Every type serialises with the field names of
+//! the named stuck and failed spaces, [`failures`] the failed spaces by error class. Every type serialises with the field names of
 //! `/api/status` (version 1) and `--json`.
 
 pub mod counts;
+pub mod failures;
 pub mod lists;
 pub mod rate;
 pub mod rollup;
@@ -21,6 +22,7 @@ use crate::model::Timestamp;
 use crate::state::history::History;
 use crate::state::snapshot::Snapshot;
 pub use counts::{Progress, StatusCounts};
+pub use failures::FailureClassReport;
 pub use lists::{FailedSpaceReport, StuckSpaceReport};
 pub use rate::Throughput;
 pub use rollup::{InstanceReport, WorkerReport};
@@ -49,6 +51,9 @@ pub struct Report {
     pub stuck_spaces: Vec<StuckSpaceReport>,
     /// Newest first, at most `--metrics.max-failed-space-series`.
     pub failed_spaces: Vec<FailedSpaceReport>,
+    /// The failed spaces by error class: most first, at most `--metrics.max-error-classes`,
+    /// then `other`.
+    pub failure_classes: Vec<FailureClassReport>,
 }
 
 impl Report {
@@ -72,6 +77,7 @@ impl Report {
             workers,
             stuck_spaces: lists::stuck(snap, now),
             failed_spaces: lists::failed(snap, now),
+            failure_classes: failures::classes(&snap.failure_classes),
         }
     }
 
@@ -90,6 +96,7 @@ impl Report {
             workers: Vec::new(),
             stuck_spaces: Vec::new(),
             failed_spaces: Vec::new(),
+            failure_classes: Vec::new(),
         }
     }
 

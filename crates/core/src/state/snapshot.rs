@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::failure::{ErrorClass, Retryable};
 use crate::model::{InvalidReason, Status, Timestamp};
 
 /// An (instance, worker) pair; missing ids are empty strings.
@@ -30,6 +31,8 @@ pub struct Snapshot {
     pub stuck_spaces: Vec<StuckSpace>,
     /// The most recently failed spaces, newest first, at most the configured number.
     pub failed_spaces: Vec<FailedSpace>,
+    /// The failed spaces by error class.
+    pub failure_classes: FailureClasses,
     /// Items read with each [`InvalidReason`] (by index).
     pub invalid: [u64; InvalidReason::ALL.len()],
     /// Items read.
@@ -127,6 +130,38 @@ pub struct FailedSpace {
     pub space: String,
     pub instance_id: String,
     pub worker_id: String,
+    /// The class of its error.
+    pub class: ErrorClass,
+}
+
+/// The failed spaces by error class: the classes with the most failed spaces, and the rest
+/// summed, so that the counts always add up to the failed spaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailureClasses {
+    /// Most failed spaces first (ties by class), at most the configured number.
+    pub top: Vec<ClassCount>,
+    /// Failed spaces of the classes not in `top`, by [`Retryable::index`].
+    pub other: [u64; Retryable::ALL.len()],
+    /// Distinct classes among the failed spaces.
+    pub distinct: u64,
+}
+
+impl FailureClasses {
+    /// Failed spaces in all: the listed classes and the others.
+    pub fn failed(&self) -> u64 {
+        self.top.iter().map(|c| c.failed).sum::<u64>() + self.other.iter().sum::<u64>()
+    }
+}
+
+/// One class's failed spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassCount {
+    pub class: ErrorClass,
+    pub failed: u64,
+    /// The newest `updatedAt` of its failed spaces (none when none has one).
+    pub newest: Option<Timestamp>,
+    /// Its newest failed spaces, newest first, at most a few.
+    pub examples: Vec<String>,
 }
 
 impl FailedSpace {
@@ -177,6 +212,8 @@ pub struct FoldContext {
     pub max_stuck_spaces: usize,
     /// How many failed spaces to keep by name (the most recently failed).
     pub max_failed_spaces: usize,
+    /// How many error classes to list (the rest are summed as other).
+    pub max_error_classes: usize,
 }
 
 impl FoldContext {

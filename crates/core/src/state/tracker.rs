@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use super::snapshot::{FoldContext, Snapshot, Transitions};
 use super::spaces::{Change, TableState};
+use crate::failure::Classifier;
 use crate::model::{InvalidReason, SpaceProgress, Status, Timestamp};
 use crate::table::item;
 use crate::table::{ErrorKind, IndexCheck, ProgressTable, Projection, TableError};
@@ -36,6 +37,8 @@ pub struct RefreshSettings {
     pub max_stuck_spaces: usize,
     /// How many recently failed spaces to name in metrics.
     pub max_failed_spaces: usize,
+    /// How many error classes to name in metrics (the rest are summed as other).
+    pub max_error_classes: usize,
 }
 
 impl RefreshSettings {
@@ -49,6 +52,7 @@ impl RefreshSettings {
             segments,
             max_stuck_spaces: 0,
             max_failed_spaces: 0,
+            max_error_classes: usize::MAX,
         }
     }
 }
@@ -132,14 +136,21 @@ impl Tracker {
         }
     }
 
-    /// The state held.
     /// The settings it refreshes with.
     pub fn settings(&self) -> &RefreshSettings {
         &self.settings
     }
 
+    /// The state held.
     pub fn state(&self) -> &TableState {
         &self.state
+    }
+
+    /// Classifies failed spaces with `classifier` from now on; the next refresh is a full scan,
+    /// which reads every failed space again and so reclassifies them all.
+    pub fn set_classifier(&mut self, classifier: Classifier) {
+        self.state.set_classifier(classifier);
+        self.last_full = None;
     }
 
     /// Whether incremental refreshes are possible (after a check).
@@ -318,6 +329,7 @@ impl Tracker {
             stuck_after: self.settings.stuck_after,
             max_stuck_spaces: self.settings.max_stuck_spaces,
             max_failed_spaces: self.settings.max_failed_spaces,
+            max_error_classes: self.settings.max_error_classes,
         })
     }
 }

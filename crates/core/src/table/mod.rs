@@ -33,8 +33,9 @@ use interceptor::AttemptCounter;
 use item::{Item, attr};
 use meter::{ReadMeter, ReadOp};
 
-/// The attributes the exporter's aggregates need; scans for metrics project only these.
-pub const AGGREGATE_ATTRIBUTES: [&str; 8] = [
+/// The attributes the exporter's aggregates need; scans for metrics project only these. (Read
+/// capacity follows the items' whole size whatever is projected: `error` costs no extra read.)
+pub const AGGREGATE_ATTRIBUTES: [&str; 9] = [
     attr::CUSTOMER,
     attr::SPACE,
     attr::STATUS,
@@ -42,6 +43,7 @@ pub const AGGREGATE_ATTRIBUTES: [&str; 8] = [
     attr::COMPLETED_UPLOADS,
     attr::INSTANCE_ID,
     attr::WORKER_ID,
+    attr::ERROR,
     attr::UPDATED_AT,
 ];
 

@@ -78,6 +78,7 @@ impl TableState {
             workers,
             stuck_spaces,
             failed_spaces: self.newest_failed(ctx.max_failed_spaces),
+            failure_classes: self.failure_classes(ctx.max_error_classes),
             invalid: self.invalid,
             items: self.entries.len() as u64,
             invalid_items: self.invalid_items,
@@ -91,8 +92,8 @@ impl TableState {
             return Vec::new();
         }
         // A min-heap of the newest `max` by (updatedAt, reversed name).
-        let mut heap: BinaryHeap<std::cmp::Reverse<(i64, std::cmp::Reverse<&str>, u32)>> =
-            BinaryHeap::new();
+        type Candidate<'a> = (i64, std::cmp::Reverse<&'a str>, u32, u16);
+        let mut heap: BinaryHeap<std::cmp::Reverse<Candidate<'_>>> = BinaryHeap::new();
         for (id, space) in &self.failed {
             let Some(e) = self.entries.get(id) else {
                 continue;
@@ -100,7 +101,12 @@ impl TableState {
             if e.updated_ms == NO_TIME {
                 continue;
             }
-            let candidate = (e.updated_ms, std::cmp::Reverse(space.as_ref()), e.group);
+            let candidate = (
+                e.updated_ms,
+                std::cmp::Reverse(space.as_ref()),
+                e.group,
+                e.class,
+            );
             if heap.len() < max {
                 heap.push(std::cmp::Reverse(candidate));
             } else if heap.peek().is_some_and(|oldest| candidate > oldest.0) {
@@ -110,15 +116,18 @@ impl TableState {
         }
         let mut out: Vec<FailedSpace> = heap
             .into_iter()
-            .map(|std::cmp::Reverse((ms, std::cmp::Reverse(space), group))| {
-                let key = &self.groups[group as usize].key;
-                FailedSpace {
-                    failed_at: Timestamp::from_millis(ms),
-                    space: space.to_owned(),
-                    instance_id: key.instance_id.clone(),
-                    worker_id: key.worker_id.clone(),
-                }
-            })
+            .map(
+                |std::cmp::Reverse((ms, std::cmp::Reverse(space), group, class))| {
+                    let key = &self.groups[group as usize].key;
+                    FailedSpace {
+                        failed_at: Timestamp::from_millis(ms),
+                        space: space.to_owned(),
+                        instance_id: key.instance_id.clone(),
+                        worker_id: key.worker_id.clone(),
+                        class: self.class_of(class),
+                    }
+                },
+            )
             .collect();
         out.sort_by(FailedSpace::order);
         out

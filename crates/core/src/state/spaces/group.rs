@@ -77,6 +77,7 @@ impl TableState {
     /// over the state (none when no pair did, the usual case). Called after each refresh, so
     /// that snapshots stay cheap; a snapshot taken before is still exact, only slower.
     pub fn settle(&mut self) {
+        self.classes.sweep();
         let unknown: Vec<bool> = self.groups.iter().map(Group::newest_unknown).collect();
         if !unknown.contains(&true) {
             return;

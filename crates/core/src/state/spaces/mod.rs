@@ -10,14 +10,18 @@
 //! to another worker, deleted, or rewritten older by a full scan) with no newer write in
 //! between does [`TableState::settle`] refill the list with one pass over the state.
 
+mod classes;
 mod fold;
 mod group;
 mod id;
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::failure::Classifier;
 use crate::model::{InvalidReason, Problems, SpaceProgress, Status, Timestamp};
 use crate::state::snapshot::{Totals, WorkerKey};
+use classes::{ClassTable, NO_CLASS};
+pub use classes::{EXAMPLES, MAX_CLASSES, OVERFLOW_NAME};
 use group::Group;
 pub use group::NEWEST_KEPT;
 use id::IdMap;
@@ -25,7 +29,7 @@ pub use id::{IdHasher, SpaceId, space_id};
 
 const NO_TIME: i64 = i64::MIN;
 
-/// What one space contributes (40 bytes).
+/// What one space contributes (40 bytes; with its 16-byte key, a 64-byte map bucket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     group: u32,
@@ -33,6 +37,8 @@ struct Entry {
     seen: u32,
     status: Status,
     problems: Problems,
+    /// A failed space's error class ([`NO_CLASS`] for the others).
+    class: u16,
     total: u64,
     completed: u64,
     /// `updatedAt` in ms, or [`NO_TIME`].
@@ -51,6 +57,14 @@ impl Entry {
     /// Same contribution (ignoring the scan mark).
     fn same(&self, other: &Entry) -> bool {
         Entry { seen: 0, ..*self } == Entry { seen: 0, ..*other }
+    }
+
+    /// Same record as far as the table says: only the class may differ (the rules changed).
+    fn same_record(&self, other: &Entry) -> bool {
+        self.same(&Entry {
+            class: self.class,
+            ..*other
+        })
     }
 }
 
@@ -106,11 +120,20 @@ pub struct TableState {
     invalid_items: u64,
     /// The current full scan's mark.
     generation: u32,
+    /// The failed spaces' error classes, and how new ones are named.
+    classes: ClassTable,
+    classifier: Classifier,
 }
 
 impl TableState {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Classifies failed spaces with `classifier` from now on. Spaces already held keep their
+    /// class until they are read again (the next full scan reads them all).
+    pub fn set_classifier(&mut self, classifier: Classifier) {
+        self.classifier = classifier;
     }
 
     /// Spaces held.
@@ -143,11 +166,18 @@ impl TableState {
             p.instance_id.as_deref().unwrap_or(""),
             p.worker_id.as_deref().unwrap_or(""),
         );
+        let class = if p.status == Status::Failed {
+            let class = self.classifier.classify(p.error.as_deref());
+            self.classes.intern(class)
+        } else {
+            NO_CLASS
+        };
         Entry {
             group,
             seen: self.generation,
             status: p.status,
             problems: p.problems,
+            class,
             total: p.total_uploads,
             completed: p.completed_uploads,
             updated_ms: p.updated_at.map_or(NO_TIME, Timestamp::as_millis),
@@ -165,6 +195,9 @@ impl TableState {
             g.by_status[e.status.index()].sub(&t);
             g.members -= 1;
             g.left(e.updated_ms, id);
+        }
+        if e.class != NO_CLASS {
+            self.classes.count(e.class, sign);
         }
         if !e.problems.is_empty() {
             for r in e.problems.iter() {
@@ -237,6 +270,7 @@ impl TableState {
             e.seen = self.generation;
         }
         let drift = differs
+            && !old.is_some_and(|o| o.same_record(&new))
             && visible_before
                 .is_some_and(|t| new.updated_ms == NO_TIME || new.updated_ms < t.as_millis());
         Scanned {
@@ -304,7 +338,7 @@ impl TableState {
             .iter()
             .map(|g| g.newest.capacity() * std::mem::size_of::<(i64, SpaceId)>())
             .sum();
-        self.entries.capacity() * bucket + names + newest
+        self.entries.capacity() * bucket + names + newest + self.classes.approx_bytes()
     }
 }
 
@@ -344,6 +378,7 @@ mod tests {
             stuck_after: Duration::from_secs(3600),
             max_stuck_spaces: 2,
             max_failed_spaces: 2,
+            max_error_classes: 2,
         }
     }
 
