@@ -7,9 +7,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use migration_cli::flags::{
-    DynamoFlags, LogFlags, ReadFlags, UsageError, non_blank, positive_duration, usage,
+    ClassesFlags, DynamoFlags, LogFlags, ReadFlags, UsageError, non_blank, positive_duration, usage,
 };
 use migration_cli::logging::LogConfig;
+use migration_core::failure::Rules;
 use migration_core::table::client::DynamoConfig;
 
 /// Whether `s` looks like a DID: `did:<method>:<id>`, method lower-case alphanumeric.
@@ -54,9 +55,14 @@ pub struct MonitorFlags {
     /// Show one instance's progress, grouped by worker.
     #[arg(long, value_name = "ID", value_parser = non_blank("an instance id such as 1"), conflicts_with_all = ["failed", "stuck"])]
     instance: Option<String>,
-    /// List failed spaces with their errors.
+    /// List failed spaces with their errors, after their error classes.
     #[arg(long, conflicts_with = "stuck")]
     failed: bool,
+    /// With --failed: list only the spaces of this error class (as --failed names them).
+    #[arg(long = "error-class", value_name = "NAME", requires = "failed")]
+    error_class: Option<String>,
+    #[command(flatten)]
+    classes: ClassesFlags,
     /// List in-progress spaces not updated for --stuck-after.
     #[arg(long)]
     stuck: bool,
@@ -81,9 +87,13 @@ pub struct MonitorFlags {
 pub(crate) enum View {
     Overview,
     Customer(String),
-    Space { customer: String, space: String },
+    Space {
+        customer: String,
+        space: String,
+    },
     Instance(String),
-    Failed,
+    /// Failed spaces, of one error class if named.
+    Failed(Option<String>),
     Stuck,
 }
 
@@ -99,6 +109,8 @@ pub struct MonitorConfig {
     pub(crate) limit: usize,
     pub(crate) json: bool,
     pub(crate) segments: u32,
+    /// How failed spaces are classed (the exporter's rules, or the same file it reads).
+    pub(crate) rules: Rules,
     pub log: LogConfig,
 }
 
@@ -119,7 +131,7 @@ impl MonitorFlags {
             },
             (Some(c), None, _) => View::Customer(c.clone()),
             (None, None, Some(i)) => View::Instance(i.clone()),
-            _ if self.failed => View::Failed,
+            _ if self.failed => View::Failed(self.error_class.clone()),
             _ if self.stuck => View::Stuck,
             _ => View::Overview,
         };
@@ -131,6 +143,7 @@ impl MonitorFlags {
             limit: self.limit as usize,
             json: self.json,
             segments: self.read.scan_segments,
+            rules: self.classes.to_rules()?,
             log: self.log.to_config(),
         })
     }
@@ -155,7 +168,13 @@ mod tests {
     #[test]
     fn monitor_flags_pick_the_view() {
         assert_eq!(monitor(&[]).unwrap().view, View::Overview);
-        assert_eq!(monitor(&["--failed"]).unwrap().view, View::Failed);
+        assert_eq!(monitor(&["--failed"]).unwrap().view, View::Failed(None));
+        assert_eq!(
+            monitor(&["--failed", "--error-class", "timeout"])
+                .unwrap()
+                .view,
+            View::Failed(Some("timeout".into()))
+        );
         assert_eq!(monitor(&["--stuck"]).unwrap().view, View::Stuck);
         assert_eq!(
             monitor(&["--instance", "3"]).unwrap().view,

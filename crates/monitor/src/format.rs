@@ -6,6 +6,29 @@ use chrono::{DateTime, Local, TimeZone};
 use migration_core::model::{Status, Timestamp};
 
 /// `part` of `whole` with one decimal, `0.0` when `whole` is zero.
+/// A string from the table made safe for a terminal: control characters (escape sequences,
+/// carriage returns, bells, line breaks) are written as `\u{1b}` and the like, so that no
+/// space, id or error text can move the cursor, recolour or rewrite the screen.
+pub(crate) fn plain(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Control characters, and the bidirectional overrides that reorder what a terminal shows.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 pub(crate) fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "0.0".to_owned();
@@ -68,6 +91,13 @@ pub(crate) fn minutes(ms: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_strings_cannot_drive_the_terminal() {
+        assert_eq!(plain("did:key:z6Mk"), "did:key:z6Mk");
+        assert_eq!(plain("a\x1b[2Jb\r\nc"), "a\\u{1b}[2Jb\\u{d}\\u{a}c");
+        assert_eq!(plain("x\u{202e}y"), "x\\u{202e}y");
+    }
 
     #[test]
     fn percent_has_one_decimal_and_survives_zero() {

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use flags::View;
 pub use flags::{MonitorConfig, MonitorFlags};
+use migration_core::failure::Classifier;
 use views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
 
 use migration_core::model::{SpaceKey, Timestamp};
@@ -205,7 +206,11 @@ async fn fetch(
                 }
             }
         }
-        View::Failed => Shown::Failed(FailedView::new(&table.get_failed_migrations().await?)),
+        View::Failed(class) => Shown::Failed(FailedView::new(
+            &table.get_failed_migrations().await?,
+            &Classifier::new(cfg.rules.clone()),
+            class.as_deref(),
+        )),
         View::Stuck => {
             let now = Timestamp::now();
             let records = table

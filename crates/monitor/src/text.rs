@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::format::{local_datetime, percent, status_prefix};
+use super::format::{local_datetime, percent, plain, status_prefix};
 use super::views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
 use migration_core::format::{duration, thousands};
 use migration_core::model::{Status, Timestamp};
@@ -85,8 +85,8 @@ fn cut(limit: usize, len: usize) -> usize {
 fn who(row: &SpaceRow) -> String {
     format!(
         "Instance: {}, Worker: {}",
-        row.instance_id.as_deref().unwrap_or("-"),
-        row.worker_id.as_deref().unwrap_or("-")
+        plain(row.instance_id.as_deref().unwrap_or("-")),
+        plain(row.worker_id.as_deref().unwrap_or("-"))
     )
 }
 
@@ -158,7 +158,7 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
         } else {
             &i.instance_id
         };
-        let _ = writeln!(out, "\nInstance {name}:");
+        let _ = writeln!(out, "\nInstance {}:", plain(name));
         let _ = writeln!(
             out,
             "  Spaces: {}/{} ({}%)",
@@ -191,13 +191,13 @@ pub fn customer(v: &CustomerView, opts: TextOptions) -> String {
         let prefix = status_prefix(row.status_kind, opts.color);
         match row.status_kind {
             Status::Pending => {
-                let _ = writeln!(out, "  {prefix}{}", row.space);
+                let _ = writeln!(out, "  {prefix}{}", plain(&row.space));
             }
             status => {
                 let _ = writeln!(
                     out,
                     "  {prefix}{} ({}/{} uploads)",
-                    row.space,
+                    plain(&row.space),
                     thousands(row.completed_uploads),
                     thousands(row.total_uploads)
                 );
@@ -206,7 +206,7 @@ pub fn customer(v: &CustomerView, opts: TextOptions) -> String {
                     let _ = writeln!(out, "     Updated: {}", when(row.updated_ms));
                 }
                 if let Some(e) = row.error.as_deref().filter(|e| !e.is_empty()) {
-                    let _ = writeln!(out, "     Error: {e}");
+                    let _ = writeln!(out, "     Error: {}", plain(e));
                 }
             }
         }
@@ -219,8 +219,8 @@ pub fn customer(v: &CustomerView, opts: TextOptions) -> String {
 pub fn space(row: &SpaceRow, opts: TextOptions) -> String {
     let mut out = String::new();
     title(&mut out, "Space Migration Status");
-    let _ = writeln!(out, "Space: {}", row.space);
-    let _ = writeln!(out, "Customer: {}", row.customer);
+    let _ = writeln!(out, "Space: {}", plain(&row.space));
+    let _ = writeln!(out, "Customer: {}", plain(&row.customer));
     let _ = writeln!(
         out,
         "Status: {}{}\n",
@@ -236,16 +236,20 @@ pub fn space(row: &SpaceRow, opts: TextOptions) -> String {
     let _ = writeln!(
         out,
         "Instance: {}",
-        row.instance_id.as_deref().unwrap_or("-")
+        plain(row.instance_id.as_deref().unwrap_or("-"))
     );
-    let _ = writeln!(out, "Worker: {}\n", row.worker_id.as_deref().unwrap_or("-"));
+    let _ = writeln!(
+        out,
+        "Worker: {}\n",
+        plain(row.worker_id.as_deref().unwrap_or("-"))
+    );
     let _ = writeln!(out, "Created: {}", when(row.created_ms));
     let _ = writeln!(out, "Updated: {}", when(row.updated_ms));
     if let Some(last) = &row.last_processed_upload {
-        let _ = writeln!(out, "\nLast Upload: {last}");
+        let _ = writeln!(out, "\nLast Upload: {}", plain(last));
     }
     if let Some(e) = row.error.as_deref().filter(|e| !e.is_empty()) {
-        let _ = writeln!(out, "\nError: {e}");
+        let _ = writeln!(out, "\nError: {}", plain(e));
     }
     out
 }
@@ -253,7 +257,10 @@ pub fn space(row: &SpaceRow, opts: TextOptions) -> String {
 /// `--instance N`.
 pub fn instance(v: &InstanceView, opts: TextOptions) -> String {
     let mut out = String::new();
-    title(&mut out, &format!("Instance {} Progress", v.instance_id));
+    title(
+        &mut out,
+        &format!("Instance {} Progress", plain(&v.instance_id)),
+    );
     let _ = writeln!(out, "Total Spaces: {}", thousands(v.spaces.total));
     status_block(&mut out, &v.spaces, false, opts);
     let _ = writeln!(out, "\nTotal Uploads: {}", thousands(v.uploads.total));
@@ -267,7 +274,8 @@ pub fn instance(v: &InstanceView, opts: TextOptions) -> String {
         };
         let _ = writeln!(
             out,
-            "  Worker {name}: {}/{} completed",
+            "  Worker {}: {}/{} completed",
+            plain(name),
             thousands(w.spaces.completed),
             thousands(w.spaces.total)
         );
@@ -289,23 +297,59 @@ pub fn failed(v: &FailedView, opts: TextOptions) -> String {
     let mut out = String::new();
     title(&mut out, "Failed Migrations");
     let _ = writeln!(out, "Total Failed: {}\n", thousands(v.total));
+    error_classes(&mut out, v);
     let shown = cut(opts.limit, v.rows.len());
-    for row in &v.rows[..shown] {
-        let _ = writeln!(out, "✗ {}", row.space);
-        let _ = writeln!(out, "  Customer: {}", row.customer);
+    for r in &v.rows[..shown] {
+        let row = &r.space;
+        let _ = writeln!(out, "✗ {}", plain(&row.space));
+        let _ = writeln!(out, "  Customer: {}", plain(&row.customer));
         let _ = writeln!(out, "  {}", who(row));
         let _ = writeln!(
             out,
             "  Error: {}",
-            row.error
-                .as_deref()
-                .filter(|e| !e.is_empty())
-                .unwrap_or("(none recorded)")
+            plain(
+                row.error
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or("(none recorded)")
+            )
         );
         let _ = writeln!(out, "  Updated: {}\n", when(row.updated_ms));
     }
     more(&mut out, shown, v.rows.len());
     out
+}
+
+/// The failed spaces by error class, before the list; and which class the list shows.
+fn error_classes(out: &mut String, v: &FailedView) {
+    if v.classes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "By error class:");
+    let width = v
+        .classes
+        .iter()
+        .map(|c| thousands(c.failed).len())
+        .max()
+        .unwrap_or(1);
+    for c in &v.classes {
+        let _ = writeln!(
+            out,
+            "  {:>width$}  {} (retryable: {})",
+            thousands(c.failed),
+            plain(&c.error_class),
+            c.retryable
+        );
+    }
+    let _ = writeln!(out);
+    if let Some(class) = &v.error_class {
+        let _ = writeln!(
+            out,
+            "Showing error class {}: {}\n",
+            plain(class),
+            thousands(v.rows.len() as u64)
+        );
+    }
 }
 
 /// "1 hour", "90 minutes", "2 hours".
@@ -334,8 +378,8 @@ pub fn stuck(v: &StuckView, opts: TextOptions) -> String {
     let shown = cut(opts.limit, v.rows.len());
     for r in &v.rows[..shown] {
         let row = &r.space;
-        let _ = writeln!(out, "⏳ {}", row.space);
-        let _ = writeln!(out, "  Customer: {}", row.customer);
+        let _ = writeln!(out, "⏳ {}", plain(&row.space));
+        let _ = writeln!(out, "  Customer: {}", plain(&row.customer));
         let _ = writeln!(out, "  {}", who(row));
         let _ = writeln!(
             out,

@@ -8,8 +8,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::format;
+use migration_core::failure::{Classifier, Retryable};
 use migration_core::model::{SpaceProgress, Status, Timestamp};
-use migration_core::report::{Progress, Report, StatusCounts, Throughput};
+use migration_core::report::{
+    FailureClassReport, Progress, Report, StatusCounts, Throughput, failures,
+};
+use migration_core::state::snapshot::FoldContext;
+use migration_core::state::spaces::TableState;
 
 /// One instance's line in the overview.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,19 +165,61 @@ impl CustomerView {
     }
 }
 
-/// Failed spaces, most recently updated first.
+/// Failed spaces, most recently updated first, after their error classes (every class, most
+/// failed first, from the same state and report code as the exporter's); `error_class` keeps
+/// only the spaces of one class in the list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedView {
     pub total: u64,
-    pub rows: Vec<SpaceRow>,
+    pub classes: Vec<FailureClassReport>,
+    /// The class the list is filtered to, if any.
+    pub error_class: Option<String>,
+    pub rows: Vec<FailedRow>,
+}
+
+/// A failed space and the class of its error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedRow {
+    #[serde(flatten)]
+    pub space: SpaceRow,
+    pub error_class: String,
+    pub retryable: Retryable,
 }
 
 impl FailedView {
-    pub fn new(records: &[SpaceProgress]) -> Self {
-        let mut rows: Vec<SpaceRow> = records.iter().map(SpaceRow::from).collect();
-        rows.sort_by(|a, b| b.updated_ms.cmp(&a.updated_ms).then(a.space.cmp(&b.space)));
+    /// The view of the failed `records`, classed by `classifier`, listing those of `only`.
+    pub fn new(records: &[SpaceProgress], classifier: &Classifier, only: Option<&str>) -> Self {
+        let mut state = TableState::new();
+        state.set_classifier(classifier.clone());
+        for r in records {
+            state.apply(r);
+        }
+        let snapshot = state.snapshot(FoldContext {
+            now: Timestamp::now(),
+            stuck_after: Duration::MAX,
+            max_stuck_spaces: 0,
+            max_failed_spaces: 0,
+            max_error_classes: usize::MAX,
+        });
+        let mut rows: Vec<FailedRow> = records
+            .iter()
+            .map(|p| {
+                let class = classifier.classify(p.error.as_deref());
+                FailedRow {
+                    space: SpaceRow::from(p),
+                    error_class: class.name.into(),
+                    retryable: class.retryable,
+                }
+            })
+            .filter(|r| only.is_none_or(|c| r.error_class == c))
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.space.updated_ms.cmp(&a.space.updated_ms)).then(a.space.space.cmp(&b.space.space))
+        });
         FailedView {
-            total: rows.len() as u64,
+            total: records.len() as u64,
+            classes: failures::classes(&snapshot.failure_classes),
+            error_class: only.map(str::to_owned),
             rows,
         }
     }

@@ -68,7 +68,7 @@ fn expected_view(f: &MonitorFlags) -> Option<View> {
         },
         (Some(c), None, _) => View::Customer(c.clone()),
         (None, None, Some(i)) => View::Instance(i.clone()),
-        _ if f.failed => View::Failed,
+        _ if f.failed => View::Failed(f.error_class.clone()),
         _ if f.stuck => View::Stuck,
         _ => View::Overview,
     })
