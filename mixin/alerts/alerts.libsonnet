@@ -1,10 +1,12 @@
 // The alerting rules: the migration's own state (group migration-progress: stuck spaces, silent
-// workers, a stalled migration, new and surging failures, unreadable items), alerts that carry
-// component="migration", and the exporter's health (group migration-exporter: down, stale data,
-// failing refreshes, DynamoDB throttling), component="exporter"; alerts/alertmanager.yml holds the
-// first back while the second say the data cannot be trusted. Data alerts read
-// `last_over_time(...[10m])` so that a missed scrape or an exporter restart neither resets their
-// `for:` nor resolves them before the exporter-down alert can inhibit them. Thresholds and
+// workers, a stalled migration, new and surging failures, permanent and new failure classes,
+// unreadable items), alerts that carry component="migration", and the exporter's health (group
+// migration-exporter: down, stale data, failing refreshes, DynamoDB throttling),
+// component="exporter"; alerts/alertmanager.yml holds the first back while the second say the data
+// cannot be trusted. Data alerts read `last_over_time(...[10m])` so that a missed scrape or an
+// exporter restart neither resets their `for:` nor resolves them before the exporter-down alert
+// can inhibit them; the tickets on failed spaces and their classes read 2 minutes only, so that a
+// retry within `for:` tickets nothing. Thresholds and
 // `for:` durations come from _config (config.libsonnet), and so do the words that name them.
 // Tests: alerts/tests/*.yml (promtool test rules), tests/it/alerts.rs, tests/it/alerting_e2e.rs.
 local t = import '../lib/text.libsonnet';
