@@ -23,6 +23,10 @@
     failedSpacesFor: '5m',
     failuresSurgingThreshold: 10,  // spaces moved to failed in the last hour
     failuresSurgingFor: '5m',
+    permanentFailuresFor: '10m',  // failed spaces of a class that is not retryable
+    newFailureClassThreshold: 3,  // failed spaces of a class that had none newFailureClassWindow ago
+    newFailureClassWindow: '1h',
+    newFailureClassFor: '5m',
     invalidItemsWindow: '20m',  // longer than --refresh.full-interval (15m by default)
     invalidItemsFor: '30m',
     dataStaleRefreshIntervals: 3,  // data older than this many of the exporter's refresh intervals

@@ -1,10 +1,12 @@
 // The alerting rules: the migration's own state (group migration-progress: stuck spaces, silent
-// workers, a stalled migration, new and surging failures, unreadable items), alerts that carry
-// component="migration", and the exporter's health (group migration-exporter: down, stale data,
-// failing refreshes, DynamoDB throttling), component="exporter"; alerts/alertmanager.yml holds the
-// first back while the second say the data cannot be trusted. Data alerts read
-// `last_over_time(...[10m])` so that a missed scrape or an exporter restart neither resets their
-// `for:` nor resolves them before the exporter-down alert can inhibit them. Thresholds and
+// workers, a stalled migration, new and surging failures, permanent and new failure classes,
+// unreadable items), alerts that carry component="migration", and the exporter's health (group
+// migration-exporter: down, stale data, failing refreshes, DynamoDB throttling),
+// component="exporter"; alerts/alertmanager.yml holds the first back while the second say the data
+// cannot be trusted. Data alerts read `last_over_time(...[10m])` so that a missed scrape or an
+// exporter restart neither resets their `for:` nor resolves them before the exporter-down alert
+// can inhibit them; the tickets on failed spaces and their classes read 2 minutes only, so that a
+// retry within `for:` tickets nothing. Thresholds and
 // `for:` durations come from _config (config.libsonnet), and so do the words that name them.
 // Tests: alerts/tests/*.yml (promtool test rules), tests/it/alerts.rs, tests/it/alerting_e2e.rs.
 local t = import '../lib/text.libsonnet';
@@ -12,6 +14,26 @@ local t = import '../lib/text.libsonnet';
 {
   local c = $._config,
   local runbook(alert) = t.runbookURL(c, alert),
+
+  // For the alerts on a failure class ($labels.error_class, $labels.retryable): what to do with
+  // its spaces, by whether the exporter's class rules call it retryable.
+  local retryAdvice = |||
+    {{- if eq $labels.retryable "true" }} A transient error: restart the worker or retry the space.
+    {{- else if eq $labels.retryable "false" }} A permanent error: do not retry, investigate the data.
+    {{- else }} The exporter does not know whether it is transient: read the error with
+    migration-monitor --failed --error-class "{{ $labels.error_class }}".
+    {{- end }}
+  |||,
+  // ... and the most recently failed space of the class that migration_failed_space_info names
+  // (it names only the --metrics.max-failed-space-series most recent failures).
+  local exampleSpace = |||
+    {{- with query (printf `topk(1, max without (instance, pod) (last_over_time(migration_failed_space_info{job=%q,error_class=%q}[2m])))` $labels.job $labels.error_class) }}
+    The most recent: space {{ . | first | label "space" }} (instance {{ . | first | label "instance_id" }}, worker {{ . | first | label "worker_id" }}).
+    {{- else }}
+    None of them is among the recently failed spaces the exporter names
+    (--metrics.max-failed-space-series); migration-monitor --failed --error-class "{{ $labels.error_class }}" lists them.
+    {{- end }}
+  |||,
 
   prometheusAlerts+:: {
     groups+: [
@@ -98,18 +120,85 @@ local t = import '../lib/text.libsonnet';
             // notification per instance. Only the --metrics.max-failed-space-series most recent
             // failures are named: MigrationFailuresSurging counts them all. A space retried leaves
             // the list at once: the 2-minute window only rides out a missed scrape, so a retry
-            // within `for:` tickets nothing.
+            // within `for:` tickets nothing. `max without` keeps every other label, error_class and
+            // retryable too, which the texts read.
             expr: 'time() - max without (instance, pod) (last_over_time(migration_failed_space_info[2m])) < %d' % c.failedSpaceRecentSeconds,
             'for': c.failedSpacesFor,
             labels: { severity: 'warning', component: 'migration' },
             annotations: {
-              summary: 'Space {{ $labels.space }} failed on instance {{ $labels.instance_id }}, worker {{ $labels.worker_id }}',
+              summary: 'Space {{ $labels.space }} failed on instance {{ $labels.instance_id }}, worker {{ $labels.worker_id }}: "{{ $labels.error_class }}" (retryable: {{ $labels.retryable }})',
               description: t.fold(|||
                 Space {{ $labels.space }} (instance {{ $labels.instance_id }}, worker
                 {{ $labels.worker_id }}) was marked failed {{ $value | humanizeDuration }} ago and has
-                not been retried since. Its error message is in the table: migration-monitor --failed.
-              |||),
+                not been retried since. Its error class is "{{ $labels.error_class }}" (retryable:
+                {{ $labels.retryable }}).
+              ||| + retryAdvice),
               runbook_url: runbook('MigrationSpacesFailed'),
+            },
+          },
+          {
+            alert: 'MigrationPermanentFailures',
+            // Per class: failed spaces whose class the exporter's rules call not retryable. Its
+            // spaces also have their MigrationSpacesFailed tickets while they are recent; this one
+            // says what they share, and stays while they stay failed. "other" (the classes past
+            // --metrics.max-error-classes, summed) is kept: those are permanent failures too. A
+            // ticket, like MigrationSpacesFailed, and for the same reason a 2-minute window: it
+            // rides out a missed scrape, and a class whose spaces are retried within `for:`
+            // tickets nothing (a 10-minute window would ticket any class seen once).
+            expr: 'sum by (job, error_class, retryable) (max without (instance, pod) (last_over_time(migration_failed_spaces_by_class{retryable="false"}[2m]))) > 0',
+            'for': c.permanentFailuresFor,
+            labels: { severity: 'warning', component: 'migration' },
+            annotations: {
+              summary: '{{ $value | humanize }} failed space(s) of the permanent error class "{{ $labels.error_class }}"',
+              description: t.fold(|||
+                {{ $value | humanize }} space(s) are failed with the error class
+                "{{ $labels.error_class }}", which is not retryable, and have been for %s.
+                {{- if eq $labels.error_class "other" }} "other" sums the classes past the
+                --metrics.max-error-classes (20 by default) most common ones: migration-monitor --failed
+                lists them all.
+                {{- else }}
+              ||| % t.duration(c.permanentFailuresFor) + exampleSpace + |||
+                {{- end }}
+                Do not retry them: a retry fails the same way. Investigate the data (the space, its
+                customer, its uploads) and fix the cause first.
+              |||),
+              runbook_url: runbook('MigrationPermanentFailures'),
+            },
+          },
+          {
+            alert: 'MigrationNewFailureClass',
+            // A class with no failed space newFailureClassWindow ago that has at least
+            // newFailureClassThreshold now. "other" is no class: a class moving into or out of the
+            // --metrics.max-error-classes named ones is nothing new. An hour ago is only known if
+            // the exporter already exported failure classes then (`and on (job)`): without that, a
+            // new exporter, an exporter upgraded to failure classes or a Prometheus without the
+            // older data would make every class look new. The guard is per job, as the counts
+            // are (one value across replicas). Now: the 2-minute window of MigrationSpacesFailed,
+            // so that a class retried within `for:` tickets nothing; an hour ago: any failed space
+            // of the class in 10 minutes, so that a missed scrape then makes no class new.
+            expr: |||
+              sum by (job, error_class, retryable) (max without (instance, pod) (last_over_time(migration_failed_spaces_by_class{error_class!="other"}[2m]))) >= %(newFailureClassThreshold)d
+              unless on (job, error_class)
+              max without (instance, pod) (last_over_time(migration_failed_spaces_by_class[10m] offset %(newFailureClassWindow)s))
+              and on (job)
+              max without (instance, pod) (last_over_time(migration_failed_error_classes[10m] offset %(newFailureClassWindow)s))
+            ||| % c,
+            'for': c.newFailureClassFor,
+            labels: { severity: 'warning', component: 'migration' },
+            annotations: {
+              summary: 'New failure class "{{ $labels.error_class }}": {{ $value | humanize }} failed space(s)',
+              description: t.fold(|||
+                {{ $value | humanize }} space(s) are failed with the error class
+                "{{ $labels.error_class }}" (retryable: {{ $labels.retryable }}), which had no failed
+                space %(window)s ago, and there have been at least %(threshold)d for %(for)s: a kind of
+                failure the migration did not have, such as a new bug, a changed dependency or new kinds
+                of data.
+              ||| % {
+                window: t.duration(c.newFailureClassWindow),
+                threshold: c.newFailureClassThreshold,
+                'for': t.duration(c.newFailureClassFor),
+              } + exampleSpace + retryAdvice),
+              runbook_url: runbook('MigrationNewFailureClass'),
             },
           },
           {

@@ -1335,12 +1335,12 @@ function(c)
         id: 17,
         type: 'table',
         title: 'Recently failed spaces',
-        description: 'The most recently failed spaces, newest first, with the time since they failed (migration_failed_space_info: at most --metrics.max-failed-space-series, 50 by default). The error text is never a label: read it with migration-monitor --failed, or migration-monitor --customer DID --space DID.',
+        description: 'The most recently failed spaces, newest first, with their error class, whether a retry can help, and the time since they failed (migration_failed_space_info: at most --metrics.max-failed-space-series, 50 by default). The error text is never a label: read it with migration-monitor --failed [--error-class NAME], or migration-monitor --customer DID --space DID.',
         datasource: datasource,
         gridPos: {
           x: 0,
           y: 43,
-          w: 24,
+          w: 14,
           h: 8,
         },
         targets: [
@@ -1368,12 +1368,16 @@ function(c)
                 space: 0,
                 instance_id: 1,
                 worker_id: 2,
-                Value: 3,
+                error_class: 3,
+                retryable: 4,
+                Value: 5,
               },
               renameByName: {
                 space: 'Space',
                 instance_id: 'Instance',
                 worker_id: 'Worker',
+                error_class: 'Class',
+                retryable: 'Retryable',
                 Value: 'Failed for',
               },
             },
@@ -1418,6 +1422,116 @@ function(c)
             {
               displayName: 'Failed for',
               desc: false,
+            },
+          ],
+        },
+      },
+      {
+        id: 18,
+        type: 'table',
+        title: 'Failed spaces by class',
+        description: 'Failed spaces now by error class (the name of the classes-file rule that matches their error, or the error text with its numbers, ids and URLs masked) and whether a retry can help (true, false, unknown), most first: the --metrics.max-error-classes (20 by default) largest classes, the rest summed as "other". Every instance: classes have no instance_id. Read the spaces of a class with migration-monitor --failed --error-class NAME.' + runbookLink('migrationspacesfailed'),
+        datasource: datasource,
+        gridPos: {
+          x: 14,
+          y: 43,
+          w: 10,
+          h: 8,
+        },
+        targets: [
+          {
+            datasource: datasource,
+            refId: 'A',
+            expr: 'sort_desc(sum by (error_class, retryable) (max without (instance, pod) (migration_failed_spaces_by_class{job=~"$job"})))',
+            legendFormat: '',
+            range: false,
+            instant: true,
+            format: 'table',
+            editorMode: 'code',
+          },
+        ],
+        transformations: [
+          {
+            id: 'organize',
+            options: {
+              excludeByName: {
+                Time: true,
+              },
+              indexByName: {
+                error_class: 0,
+                retryable: 1,
+                Value: 2,
+              },
+              renameByName: {
+                error_class: 'Class',
+                retryable: 'Retryable',
+                Value: 'Failed',
+              },
+            },
+          },
+        ],
+        fieldConfig: {
+          defaults: {
+            unit: 'short',
+            color: {
+              mode: 'thresholds',
+            },
+            thresholds: {
+              mode: 'absolute',
+              steps: [
+                {
+                  color: 'red',
+                  value: null,
+                },
+              ],
+            },
+            custom: {
+              align: 'auto',
+              cellOptions: {
+                type: 'color-text',
+              },
+              inspect: false,
+            },
+          },
+          overrides: [
+            {
+              // Retryable, by colour: green retries, red does not, orange is to be read.
+              matcher: {
+                id: 'byName',
+                options: 'Retryable',
+              },
+              properties: [
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        'true': { color: 'green', index: 0 },
+                        'false': { color: 'red', index: 1 },
+                        unknown: { color: 'orange', index: 2 },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+        options: {
+          showHeader: true,
+          cellHeight: 'sm',
+          footer: {
+            show: false,
+            reducer: [
+              'sum',
+            ],
+            fields: '',
+          },
+          sortBy: [
+            {
+              displayName: 'Failed',
+              desc: true,
             },
           ],
         },

@@ -138,6 +138,14 @@ fn routes_page_on_critical_and_ticket_warnings() {
             vec!["alertname=MigrationSpacesFailed", "severity=warning"],
             "migration-tickets",
         ),
+        (
+            vec!["alertname=MigrationPermanentFailures", "severity=warning"],
+            "migration-tickets",
+        ),
+        (
+            vec!["alertname=MigrationNewFailureClass", "severity=warning"],
+            "migration-tickets",
+        ),
         (vec!["alertname=Unlabelled"], "migration-tickets"),
     ] {
         let out = Command::new("amtool")
@@ -299,6 +307,8 @@ async fn rules_are_documented_and_name_only_metrics_the_exporter_emits() {
         "migration_in_progress_oldest_update_timestamp_seconds",
         "migration_worker_last_update_timestamp_seconds",
         "migration_failed_space_info",
+        "migration_failed_spaces_by_class",
+        "migration_failed_error_classes",
         "migration_space_transitions_total",
         "migration_exporter_refresh_interval_seconds",
     ] {

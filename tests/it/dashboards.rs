@@ -343,6 +343,17 @@ async fn every_panel_query_returns_data_from_a_real_prometheus() {
             .map(|s| s["metric"]["space"].as_str().unwrap())
             .collect();
         assert_eq!(failed, BTreeSet::from(["did:key:z6MkFailed1"]));
+        // Its error, "Connection timeout after 3 retries", is of the bundled class timeout.
+        let info = of("Recently failed spaces");
+        assert_eq!(info[0]["metric"]["error_class"], "timeout", "{info:?}");
+        assert_eq!(info[0]["metric"]["retryable"], "true", "{info:?}");
+        let by_class = of("Failed spaces by class");
+        assert_eq!(by_class.len(), 1, "{by_class:?}");
+        assert_eq!(
+            by_class[0]["metric"],
+            json!({"error_class": "timeout", "retryable": "true"})
+        );
+        assert_eq!(value(by_class[0]), 1.0);
         // Last activity of worker 1/2 is its newest space (fresh), whatever its stuck ones.
         let activity = of("Workers")
             .into_iter()
