@@ -53,8 +53,11 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
     .assigned(instance.as_deref(), worker.as_deref())
     .created(now.minus(Duration::from_secs(86_400)))
     .updated(updated);
-    if status == Status::Failed {
-        built = built.error("Connection timeout after 3 retries");
+    let error = (status == Status::Failed)
+        .then(|| failure_text(i))
+        .flatten();
+    if let Some(e) = &error {
+        built = built.error(e);
     }
     let record = built.build();
     let truth = Truth {
@@ -65,8 +68,28 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
         total,
         completed,
         updated: Some(updated.as_millis()),
+        error,
     };
     (record, truth)
+}
+
+/// The error of failed space `i`: timeouts differing by their count (one class), bad proofs, a
+/// masked unknown class, none at all, hostile markup, and one-off texts that only the summed
+/// "other" class can hold under --metrics.max-error-classes 3.
+fn failure_text(i: usize) -> Option<String> {
+    let letters: String = i
+        .to_string()
+        .bytes()
+        .map(|b| (b'a' + b - b'0') as char)
+        .collect();
+    match (i / 10) % 7 {
+        0 | 1 => Some(format!("Connection timeout after {} retries", i % 5)),
+        2 => Some(format!("Invalid delegation proof for did:key:z6Mk{i}")),
+        3 => Some(format!("disk {} full on node {}", i % 97, i % 3)),
+        4 => None,
+        5 => Some(format!("<script>alert('{i}')</script>\u{1b}[2J {letters}")),
+        _ => Some(format!("mystery {letters}")),
+    }
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -100,6 +123,7 @@ fn malformed(now: Timestamp) -> (Vec<Item>, Vec<Truth>, BTreeMap<&'static str, u
         total,
         completed,
         updated: updated.map(Timestamp::as_millis),
+        error: None,
     };
     let mut items = Vec::new();
     let mut rows = Vec::new();
@@ -217,6 +241,7 @@ pub(crate) async fn load(
         total: 77,
         completed: 7,
         updated: Some(now.as_millis()),
+        error: None,
     });
     let (bad_items, bad_rows, reasons) = malformed(now);
     items.extend(bad_items);
@@ -245,6 +270,8 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
             "5",
             "--metrics.max-failed-space-series",
             "4",
+            "--metrics.max-error-classes",
+            "3",
             "--stuck-after",
             "1h",
         ],
@@ -399,6 +426,7 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
                 .await
                 .unwrap();
             r.status = "failed";
+            r.error = Some("Invalid delegation proof".into());
             r.updated = Some(later.as_millis());
             failed += 1;
         }

@@ -3,6 +3,7 @@
 //! at a given time, and the differences between a scrape and that truth.
 
 use crate::harness::{Metrics, series_key};
+use migration_core::failure::{Classifier, Retryable};
 use migration_core::model::SpaceKey;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,11 +18,14 @@ pub(crate) struct Truth {
     pub(crate) completed: u64,
     /// updatedAt in ms, when readable.
     pub(crate) updated: Option<i64>,
+    /// The error text written.
+    pub(crate) error: Option<String>,
 }
 
 pub(crate) const STUCK_AFTER_MS: i64 = 3_600_000;
 pub(crate) const MAX_SPACE_SERIES: usize = 5;
 pub(crate) const MAX_FAILED_SPACE_SERIES: usize = 4;
+pub(crate) const MAX_ERROR_CLASSES: usize = 3;
 
 pub(crate) fn key(name: &str, labels: &[(&str, &str)]) -> String {
     let labels: Vec<(String, String)> = labels
@@ -106,16 +110,21 @@ pub(crate) fn expected(rows: &[Truth], now_ms: i64) -> BTreeMap<String, BTreeMap
             .cmp(&a.updated)
             .then(a.key.space.cmp(&b.key.space))
     });
+    let classifier = Classifier::default();
     let name = "migration_failed_space_info";
     let info = fam.entry(name.into()).or_default();
     for r in failed.iter().take(MAX_FAILED_SPACE_SERIES) {
+        let class = classifier.classify(r.error.as_deref());
         let l = [
             ("space", r.key.space.as_str()),
             ("instance_id", r.instance.as_str()),
             ("worker_id", r.worker.as_str()),
+            ("error_class", &class.name),
+            ("retryable", class.retryable.as_str()),
         ];
         info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
     }
+    by_class(rows, &classifier, &mut fam);
     let mut stuck: Vec<&Truth> = rows
         .iter()
         .filter(|r| {
@@ -134,6 +143,52 @@ pub(crate) fn expected(rows: &[Truth], now_ms: i64) -> BTreeMap<String, BTreeMap
         info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
     }
     fam
+}
+
+/// `migration_failed_spaces_by_class` and `migration_failed_error_classes`, worked out the plain
+/// way: count every failed row's class, keep the most frequent (ties by name, then retryable
+/// true < false < unknown), sum the rest by retryability as "other".
+fn by_class(
+    rows: &[Truth],
+    classifier: &Classifier,
+    fam: &mut BTreeMap<String, BTreeMap<String, f64>>,
+) {
+    let mut counts: BTreeMap<(String, usize), u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status == "failed") {
+        let c = classifier.classify(r.error.as_deref());
+        *counts
+            .entry((c.name.to_string(), c.retryable.index()))
+            .or_default() += 1;
+    }
+    let distinct = counts.len();
+    let mut ranked: Vec<((String, usize), u64)> = counts.into_iter().collect();
+    ranked.sort_by(|(a, n), (b, m)| m.cmp(n).then_with(|| a.cmp(b)));
+    let name = "migration_failed_spaces_by_class";
+    let family = fam.entry(name.into()).or_default();
+    let mut other = [0u64; 3];
+    let mut listed = 0;
+    for ((class, retryable), n) in ranked {
+        if listed < MAX_ERROR_CLASSES && class != "other" {
+            listed += 1;
+            let l = [
+                ("error_class", class.as_str()),
+                ("retryable", Retryable::ALL[retryable].as_str()),
+            ];
+            family.insert(key(name, &l), n as f64);
+        } else {
+            other[retryable] += n;
+        }
+    }
+    for (r, n) in Retryable::ALL.iter().zip(other) {
+        if n > 0 {
+            let l = [("error_class", "other"), ("retryable", r.as_str())];
+            family.insert(key(name, &l), n as f64);
+        }
+    }
+    let name = "migration_failed_error_classes";
+    fam.entry(name.into())
+        .or_default()
+        .insert(key(name, &[]), distinct as f64);
 }
 
 /// Differences between what was scraped and what is expected, empty when they agree.

@@ -17,6 +17,7 @@ mod daemon_truth;
 mod dashboards;
 mod deploy;
 mod exposition;
+mod failure_classes;
 mod faults;
 mod iam_actions;
 mod iam_moto;
