@@ -24,6 +24,8 @@ async fn a_failed_refresh_keeps_the_last_snapshot_and_says_so() {
             "5",
             "--metrics.max-failed-space-series",
             "4",
+            "--metrics.max-error-classes",
+            "3",
         ],
     );
     exporter.wait_ready(Duration::from_secs(60));
