@@ -59,6 +59,7 @@ fn settings() -> RefreshSettings {
         max_stuck_spaces: 50,
         max_failed_spaces: 50,
         max_error_classes: 20,
+        duration_buckets: migration_core::state::spaces::DEFAULT_BOUNDS.to_vec(),
     }
 }
 

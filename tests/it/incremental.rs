@@ -47,6 +47,7 @@ fn settings(overlap: Duration) -> RefreshSettings {
         max_stuck_spaces: 10,
         max_failed_spaces: 10,
         max_error_classes: 20,
+        duration_buckets: migration_core::state::spaces::DEFAULT_BOUNDS.to_vec(),
     }
 }
 

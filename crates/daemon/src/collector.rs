@@ -14,13 +14,13 @@ use exporter_web::HttpStats;
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, TextEncoder};
 
-use super::exposition::{Descriptors, Scrape};
+use super::exposition::{Descriptors, HistogramSample, Scrape};
 use super::families::*;
 use super::http_section::HttpSection;
 use super::store::{Health, Published, SnapshotStore};
 use migration_core::failure::Retryable;
 use migration_core::model::{InvalidReason, Status};
-use migration_core::state::snapshot::{FailureClasses, Snapshot};
+use migration_core::state::snapshot::{DurationHistogram, FailureClasses, Snapshot};
 use migration_core::state::tracker::{RefreshKind, RefreshSettings};
 use migration_core::table::ErrorKind;
 use migration_core::table::meter::{ReadMeter, ReadOp};
@@ -59,6 +59,9 @@ fn fill_data(snap: &Snapshot, out: &mut Scrape<'_>) {
         out.set(&FAILED_SPACE_INFO, &l, s.failed_at.as_secs_f64());
     }
     fill_classes(&snap.failure_classes, out);
+    for (instance, h) in &snap.durations {
+        fill_durations(instance, h, out);
+    }
     for reason in InvalidReason::ALL {
         let v = snap.invalid[reason.index()] as f64;
         out.set(&INVALID_SPACES, &[reason.as_str()], v);
@@ -78,6 +81,27 @@ fn fill_classes(classes: &FailureClasses, out: &mut Scrape<'_>) {
         }
     }
     out.set(&ERROR_CLASSES, &[], classes.distinct as f64);
+}
+
+/// One instance's completed spaces by duration, and those that cannot be measured.
+fn fill_durations(instance: &str, h: &DurationHistogram, out: &mut Scrape<'_>) {
+    let sample = HistogramSample {
+        buckets: h
+            .bounds
+            .iter()
+            .zip(&h.cumulative)
+            .map(|(b, n)| (f64::from(*b), *n))
+            .collect(),
+        count: h.count,
+        sum: h.sum_seconds as f64,
+    };
+    out.set_histogram(&SPACE_DURATION, &[instance], sample);
+    for (reason, n) in [
+        ("missing_timestamp", h.missing_timestamps),
+        ("completed_before_created", h.completed_before_created),
+    ] {
+        out.set(&DURATION_UNMEASURED, &[instance, reason], n as f64);
+    }
 }
 
 /// The exporter's own health: build, refresh outcomes and counts.
@@ -247,7 +271,8 @@ mod tests {
     use migration_core::failure::ErrorClass;
     use migration_core::model::Timestamp;
     use migration_core::state::snapshot::{
-        ClassCount, FailedSpace, Snapshot, StuckSpace, Totals, Transitions, WorkerKey, WorkerStats,
+        ClassCount, DurationHistogram, FailedSpace, Snapshot, StuckSpace, Totals, Transitions,
+        WorkerKey, WorkerStats,
     };
     use migration_core::table::ErrorKind;
 
@@ -311,6 +336,17 @@ mod tests {
                 other: [0, 1, 0],
                 distinct: 2,
             },
+            durations: BTreeMap::from([(
+                "1".to_owned(),
+                DurationHistogram {
+                    bounds: [60u32, 3_600, 86_400].as_slice().into(),
+                    cumulative: vec![3, 700, 823],
+                    count: 823,
+                    sum_seconds: 1_234_567,
+                    missing_timestamps: 1,
+                    completed_before_created: 0,
+                },
+            )]),
             invalid,
             items: 1_621,
             invalid_items: 1,
@@ -340,6 +376,7 @@ mod tests {
                 max_stuck_spaces: 50,
                 max_failed_spaces: 50,
                 max_error_classes: 20,
+                duration_buckets: migration_core::state::spaces::DEFAULT_BOUNDS.to_vec(),
             }),
             Arc::new(HttpStats::default()),
         );

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
 
 use super::families::{FAMILIES, Family, Kind, Origin, STUCK_AFTER};
 
@@ -52,11 +54,26 @@ fn describe(f: &Family, source: &str, threshold: &str) -> Descriptor {
     }
 }
 
+/// A histogram's sample: cumulative counts per upper bound (`+Inf` is `count`), and the sum.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HistogramSample {
+    pub(crate) buckets: Vec<(f64, u64)>,
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+}
+
+/// One sample's value.
+#[derive(Debug, Clone, PartialEq)]
+enum Sample {
+    Value(f64),
+    Histogram(HistogramSample),
+}
+
 /// The samples of one render; only families given a value are exposed.
 pub(crate) struct Scrape<'a> {
     descriptors: &'a Descriptors,
     /// Per family, label values in sorted-name order to the value.
-    filled: BTreeMap<&'static str, BTreeMap<Vec<String>, f64>>,
+    filled: BTreeMap<&'static str, BTreeMap<Vec<String>, Sample>>,
 }
 
 impl<'a> Scrape<'a> {
@@ -70,9 +87,31 @@ impl<'a> Scrape<'a> {
     /// Sets (gauge) or adds to (counter) the sample of `family` with `labels`, given in the
     /// family's declared label order.
     pub(crate) fn set(&mut self, family: &'static Family, labels: &[&str], value: f64) {
+        let Some((kind, sample)) = self.sample(family, labels) else {
+            return;
+        };
+        match (kind, sample) {
+            (Kind::Counter, Sample::Value(v)) => *v += value,
+            (_, sample) => *sample = Sample::Value(value),
+        }
+    }
+
+    /// Sets the histogram sample of `family` with `labels` (declared order).
+    pub(crate) fn set_histogram(
+        &mut self,
+        family: &'static Family,
+        labels: &[&str],
+        value: HistogramSample,
+    ) {
+        if let Some((_, sample)) = self.sample(family, labels) {
+            *sample = Sample::Histogram(value);
+        }
+    }
+
+    fn sample(&mut self, family: &'static Family, labels: &[&str]) -> Option<(Kind, &mut Sample)> {
         let Some(d) = self.descriptors.by_name.get(family.name) else {
             tracing::error!(family = family.name, "family not declared in FAMILIES");
-            return;
+            return None;
         };
         let key: Vec<String> = d.order.iter().map(|&i| labels[i].to_owned()).collect();
         let sample = self
@@ -80,11 +119,8 @@ impl<'a> Scrape<'a> {
             .entry(family.name)
             .or_default()
             .entry(key)
-            .or_insert(0.0);
-        match d.kind {
-            Kind::Gauge => *sample = value,
-            Kind::Counter => *sample += value,
-        }
+            .or_insert(Sample::Value(0.0));
+        Some((d.kind, sample))
     }
 
     /// The families filled, by name, each sample in label-value order.
@@ -100,13 +136,14 @@ impl<'a> Scrape<'a> {
     }
 }
 
-fn family(name: &str, d: &Descriptor, samples: BTreeMap<Vec<String>, f64>) -> MetricFamily {
+fn family(name: &str, d: &Descriptor, samples: BTreeMap<Vec<String>, Sample>) -> MetricFamily {
     let mut mf = MetricFamily::default();
     mf.set_name(name.to_owned());
     mf.set_help(d.help.clone());
     mf.set_field_type(match d.kind {
         Kind::Gauge => MetricType::GAUGE,
         Kind::Counter => MetricType::COUNTER,
+        Kind::Histogram => MetricType::HISTOGRAM,
     });
     let metrics = samples
         .into_iter()
@@ -116,7 +153,7 @@ fn family(name: &str, d: &Descriptor, samples: BTreeMap<Vec<String>, f64>) -> Me
     mf
 }
 
-fn sample(d: &Descriptor, values: Vec<String>, value: f64) -> Metric {
+fn sample(d: &Descriptor, values: Vec<String>, value: Sample) -> Metric {
     let labels = d
         .names
         .iter()
@@ -130,17 +167,42 @@ fn sample(d: &Descriptor, values: Vec<String>, value: f64) -> Metric {
         .collect();
     let mut m = Metric::default();
     m.set_label(labels);
-    match d.kind {
-        Kind::Gauge => {
+    match (d.kind, value) {
+        (Kind::Histogram, Sample::Histogram(h)) => m.set_histogram(histogram(h)),
+        (Kind::Counter, Sample::Value(v)) => {
+            let mut c = Counter::default();
+            c.set_value(v);
+            m.set_counter(c);
+        }
+        (_, Sample::Value(v)) => {
             let mut g = Gauge::default();
-            g.set_value(value);
+            g.set_value(v);
             m.set_gauge(g);
         }
-        Kind::Counter => {
-            let mut c = Counter::default();
-            c.set_value(value);
-            m.set_counter(c);
+        (_, Sample::Histogram(h)) => {
+            tracing::error!(
+                count = h.count,
+                "a histogram given to a family of another type"
+            );
         }
     }
     m
+}
+
+fn histogram(h: HistogramSample) -> Histogram {
+    let mut out = Histogram::default();
+    out.set_sample_count(h.count);
+    out.set_sample_sum(h.sum);
+    let buckets = h
+        .buckets
+        .into_iter()
+        .map(|(upper, cumulative)| {
+            let mut b = Bucket::default();
+            b.set_upper_bound(upper);
+            b.set_cumulative_count(cumulative);
+            b
+        })
+        .collect();
+    out.set_bucket(buckets);
+    out
 }

@@ -6,6 +6,7 @@
 pub(crate) enum Kind {
     Gauge,
     Counter,
+    Histogram,
 }
 
 /// Where a family's values come from, which decides its HELP suffix.
@@ -105,6 +106,18 @@ pub(crate) const FAILED_BY_CLASS: Family = table(
     "migration_failed_spaces_by_class",
     &["error_class", "retryable"],
     "Failed spaces by the class of their error and whether a retry can help (true, false, unknown): the --metrics.max-error-classes classes with the most, the rest summed in error_class=\"other\"; the sum is every failed space.",
+);
+pub(crate) const SPACE_DURATION: Family = Family {
+    name: "migration_space_duration_seconds",
+    help: "How long completed spaces took, from createdAt to the completing updatedAt (each rounded up to the second), by instance: the whole table now, not a rate; spaces leave it when retried or deleted.",
+    kind: Kind::Histogram,
+    labels: &["instance_id"],
+    origin: Origin::Table,
+};
+pub(crate) const DURATION_UNMEASURED: Family = table(
+    "migration_space_duration_unmeasured_spaces",
+    &["instance_id", "reason"],
+    "Completed spaces whose duration cannot be measured, by reason: missing_timestamp (no readable createdAt or updatedAt), completed_before_created (updatedAt before createdAt).",
 );
 pub(crate) const ERROR_CLASSES: Family = table(
     "migration_failed_error_classes",
@@ -262,6 +275,8 @@ pub(crate) const FAMILIES: &[&Family] = &[
     &FAILED_SPACE_INFO,
     &FAILED_BY_CLASS,
     &ERROR_CLASSES,
+    &SPACE_DURATION,
+    &DURATION_UNMEASURED,
     &INVALID_SPACES,
     &BUILD_INFO,
     &LAST_REFRESH_SUCCESS,

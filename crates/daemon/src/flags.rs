@@ -93,10 +93,53 @@ pub struct ExporterFlags {
         value_parser = clap::value_parser!(u16).range(1..=1_000)
     )]
     max_error_classes: u16,
+    /// Upper bounds of migration_space_duration_seconds, comma-separated durations, increasing
+    /// (e.g. 10m,1h,6h,1d,7d).
+    #[arg(
+        long = "metrics.duration-buckets",
+        env = "MIGRATION_EXPORTER_METRICS_DURATION_BUCKETS",
+        default_value = "1m,5m,15m,30m,1h,2h,4h,8h,12h,1d,2d,4d,7d,14d",
+        value_name = "DURATIONS",
+        value_parser = duration_buckets
+    )]
+    duration_buckets: DurationBuckets,
     #[command(flatten)]
     classes: ClassesFlags,
     #[command(flatten)]
     log: LogFlags,
+}
+
+/// Histogram bounds in whole seconds, increasing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DurationBuckets(Vec<u32>);
+
+/// At most this many duration buckets (each instance exposes one series per bucket).
+const MAX_DURATION_BUCKETS: usize = 40;
+
+/// Parses `1m,5m,1h`: whole seconds, at least one second, increasing, at most 40.
+fn duration_buckets(value: &str) -> Result<DurationBuckets, String> {
+    let mut out: Vec<u32> = Vec::new();
+    for part in value.split(',').map(str::trim) {
+        let d = humantime::parse_duration(part)
+            .map_err(|e| format!("{part:?} is not a duration like 5m ({e})"))?;
+        if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > u64::from(u32::MAX / 2) {
+            return Err(format!(
+                "{part:?}: bounds are whole seconds, from 1s to 60 years"
+            ));
+        }
+        let secs = d.as_secs() as u32;
+        if out.last().is_some_and(|last| *last >= secs) {
+            return Err(format!("{part:?}: bounds must increase"));
+        }
+        out.push(secs);
+    }
+    if out.len() > MAX_DURATION_BUCKETS {
+        return Err(format!(
+            "{} bounds; at most {MAX_DURATION_BUCKETS}",
+            out.len()
+        ));
+    }
+    Ok(DurationBuckets(out))
 }
 
 /// The daemon's configuration, as used.
@@ -147,6 +190,7 @@ impl ExporterFlags {
                 max_stuck_spaces: usize::from(self.max_space_series),
                 max_failed_spaces: usize::from(self.max_failed_space_series),
                 max_error_classes: usize::from(self.max_error_classes),
+                duration_buckets: self.duration_buckets.0.clone(),
             },
             rules: self.classes.to_rules()?,
             classes_file: self.classes.classes_file.clone(),
@@ -183,6 +227,15 @@ mod tests {
         assert_eq!(c.refresh.max_stuck_spaces, 50);
         assert_eq!(c.refresh.max_failed_spaces, 50);
         assert_eq!(c.refresh.max_error_classes, 20);
+        assert_eq!(
+            c.refresh.duration_buckets,
+            migration_core::state::spaces::DEFAULT_BOUNDS
+        );
+        let c = flags(&["--metrics.duration-buckets", "10m, 1h,1d"])
+            .unwrap()
+            .to_config()
+            .unwrap();
+        assert_eq!(c.refresh.duration_buckets, [600, 3600, 86_400]);
         assert!(c.classes_file.is_none());
         assert_eq!(c.rules.rules().len(), Rules::bundled().rules().len());
         assert_eq!(c.log.format, LogFormat::Logfmt);
@@ -209,6 +262,18 @@ mod tests {
             (
                 &["--metrics.max-error-classes", "0"],
                 "--metrics.max-error-classes",
+            ),
+            (
+                &["--metrics.duration-buckets", "1h,10m"],
+                "--metrics.duration-buckets",
+            ),
+            (
+                &["--metrics.duration-buckets", "1.5s"],
+                "--metrics.duration-buckets",
+            ),
+            (
+                &["--metrics.duration-buckets", ""],
+                "--metrics.duration-buckets",
             ),
         ] {
             let line = migration_cli::flags::one_line(&flags(args).unwrap_err());

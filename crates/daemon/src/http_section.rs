@@ -33,6 +33,7 @@ fn head(f: &Family) -> String {
     let kind = match f.kind {
         Kind::Gauge => "gauge",
         Kind::Counter => "counter",
+        Kind::Histogram => "histogram",
     };
     format!("# HELP {} {help}\n# TYPE {} {kind}\n", f.name, f.name)
 }

@@ -8,7 +8,7 @@ use super::format::{local_datetime, percent, plain, status_prefix};
 use super::views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
 use migration_core::format::{duration, thousands};
 use migration_core::model::{Status, Timestamp};
-use migration_core::report::StatusCounts;
+use migration_core::report::{DurationSummary, StatusCounts, Throughput};
 
 const WIDTH: usize = 70;
 
@@ -125,30 +125,10 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
         );
     }
     if let Some(t) = &v.throughput {
-        let _ = writeln!(out, "\nThroughput (last {}):", duration(t.window_seconds));
-        let _ = writeln!(
-            out,
-            "  Uploads: {}/min",
-            thousands(t.uploads_per_minute.round() as u64)
-        );
-        let _ = writeln!(
-            out,
-            "  Spaces: {}/hour",
-            thousands(t.spaces_per_hour.round() as u64)
-        );
-        match t.eta_seconds {
-            Some(s) => {
-                let _ = writeln!(
-                    out,
-                    "  ETA: {} ({} uploads remaining)",
-                    duration(s),
-                    thousands(t.uploads_remaining)
-                );
-            }
-            None => {
-                let _ = writeln!(out, "  ETA: unknown (no uploads completed in this window)");
-            }
-        }
+        throughput(&mut out, t);
+    }
+    if let Some(d) = &v.durations {
+        let _ = writeln!(out, "Time per space: {}", time_per_space(d));
     }
     let _ = writeln!(out);
     section(&mut out, "Progress by Instance:");
@@ -173,7 +153,54 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
             thousands(i.uploads.total),
             percent(i.uploads.completed, i.uploads.total)
         );
+        if let Some(d) = &i.durations {
+            let _ = writeln!(out, "  Time per space: {}", time_per_space(d));
+        }
     }
+    out
+}
+
+/// The overview's throughput and ETA (watch mode).
+fn throughput(out: &mut String, t: &Throughput) {
+    let _ = writeln!(out, "\nThroughput (last {}):", duration(t.window_seconds));
+    let _ = writeln!(
+        out,
+        "  Uploads: {}/min",
+        thousands(t.uploads_per_minute.round() as u64)
+    );
+    let _ = writeln!(
+        out,
+        "  Spaces: {}/hour",
+        thousands(t.spaces_per_hour.round() as u64)
+    );
+    match t.eta_seconds {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "  ETA: {} ({} uploads remaining)",
+                duration(s),
+                thousands(t.uploads_remaining)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  ETA: unknown (no uploads completed in this window)");
+        }
+    }
+}
+
+/// `p50 12m 5s, p90 3h 20m (823 spaces)`: how long completed spaces took, createdAt to done.
+fn time_per_space(d: &DurationSummary) -> String {
+    let q = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), duration);
+    let mut out = format!(
+        "p50 {}, p90 {} ({} spaces",
+        q(d.p50_seconds),
+        q(d.p90_seconds),
+        thousands(d.measured)
+    );
+    if d.unmeasured > 0 {
+        out.push_str(&format!("; {} without timestamps", thousands(d.unmeasured)));
+    }
+    out.push(')');
     out
 }
 
@@ -265,6 +292,9 @@ pub fn instance(v: &InstanceView, opts: TextOptions) -> String {
     status_block(&mut out, &v.spaces, false, opts);
     let _ = writeln!(out, "\nTotal Uploads: {}", thousands(v.uploads.total));
     let _ = writeln!(out, "  ✓ Completed: {}\n", thousands(v.uploads.completed));
+    if let Some(d) = &v.durations {
+        let _ = writeln!(out, "Time per space: {}\n", time_per_space(d));
+    }
     section(&mut out, "Progress by Worker:");
     for w in &v.workers {
         let name = if w.worker_id.is_empty() {

@@ -11,7 +11,7 @@ use super::format;
 use migration_core::failure::{Classifier, Retryable};
 use migration_core::model::{SpaceProgress, Status, Timestamp};
 use migration_core::report::{
-    FailureClassReport, Progress, Report, StatusCounts, Throughput, failures,
+    DurationSummary, FailureClassReport, Progress, Report, StatusCounts, Throughput, failures,
 };
 use migration_core::state::snapshot::FoldContext;
 use migration_core::state::spaces::TableState;
@@ -22,6 +22,8 @@ pub struct InstanceSummary {
     pub instance_id: String,
     pub spaces: Progress,
     pub uploads: Progress,
+    /// How long its completed spaces took (p50, p90); none before one.
+    pub durations: Option<DurationSummary>,
 }
 
 /// The default view: the whole table.
@@ -36,6 +38,8 @@ pub struct Overview {
     pub instances: Vec<InstanceSummary>,
     /// Over the recent refreshes (watch mode), once there are two.
     pub throughput: Option<Throughput>,
+    /// How long completed spaces took over the whole table (p50, p90); none before one.
+    pub durations: Option<DurationSummary>,
 }
 
 impl Overview {
@@ -54,9 +58,11 @@ impl Overview {
                     instance_id: i.instance_id.clone(),
                     spaces: i.spaces_progress,
                     uploads: i.uploads,
+                    durations: i.durations.clone(),
                 })
                 .collect(),
             throughput: report.throughput.clone(),
+            durations: report.durations.clone(),
         }
     }
 }
@@ -78,6 +84,8 @@ pub struct InstanceView {
     pub spaces: StatusCounts,
     pub uploads: Progress,
     pub stuck: u64,
+    /// How long its completed spaces took (p50, p90); none before one.
+    pub durations: Option<DurationSummary>,
     pub workers: Vec<WorkerSummary>,
 }
 
@@ -91,6 +99,7 @@ impl InstanceView {
             spaces: instance.map(|i| i.spaces).unwrap_or_default(),
             uploads: instance.map(|i| i.uploads).unwrap_or_default(),
             stuck: instance.map_or(0, |i| i.stuck),
+            durations: instance.and_then(|i| i.durations.clone()),
             workers: report
                 .workers_of(instance_id)
                 .map(|w| WorkerSummary {

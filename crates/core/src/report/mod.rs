@@ -4,11 +4,12 @@
 //! is added here, once, and each front end shows it.
 //!
 //! [`counts`] holds the shapes (spaces by status, part of a whole), [`rollup`] the per-instance
-//! and per-worker sums in id order, [`rate`] the throughput and ETA over the history, [`lists`]
+//! and per-worker sums in id order, [`rate`] the throughput and ETA over the history, [`durations`] how long spaces take, [`lists`]
 //! the named stuck and failed spaces, [`failures`] the failed spaces by error class. Every type serialises with the field names of
 //! `/api/status` (version 1) and `--json`.
 
 pub mod counts;
+pub mod durations;
 pub mod failures;
 pub mod lists;
 pub mod rate;
@@ -22,6 +23,7 @@ use crate::model::Timestamp;
 use crate::state::history::History;
 use crate::state::snapshot::Snapshot;
 pub use counts::{Progress, StatusCounts};
+pub use durations::DurationSummary;
 pub use failures::FailureClassReport;
 pub use lists::{FailedSpaceReport, StuckSpaceReport};
 pub use rate::Throughput;
@@ -43,6 +45,8 @@ pub struct Report {
     pub invalid_items: u64,
     /// Over the history's span; `None` before two snapshots.
     pub throughput: Option<Throughput>,
+    /// How long completed spaces took, over the whole table; none before a completed space.
+    pub durations: Option<DurationSummary>,
     /// In id order.
     pub instances: Vec<InstanceReport>,
     /// In (instance, worker) id order.
@@ -73,7 +77,8 @@ impl Report {
             stuck: snap.stuck_total(),
             invalid_items: snap.invalid_items,
             throughput: Throughput::over(history, uploads.remaining()),
-            instances: rollup::instances(&workers),
+            durations: rollup::overall_durations(snap),
+            instances: rollup::instances(&workers, snap),
             workers,
             stuck_spaces: lists::stuck(snap, now),
             failed_spaces: lists::failed(snap, now),
@@ -92,6 +97,7 @@ impl Report {
             stuck: 0,
             invalid_items: 0,
             throughput: None,
+            durations: None,
             instances: Vec::new(),
             workers: Vec::new(),
             stuck_spaces: Vec::new(),

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::counts::{Progress, StatusCounts};
+use super::durations::DurationSummary;
 use super::iso_opt;
 use crate::model::Timestamp;
 use crate::state::snapshot::Snapshot;
@@ -16,6 +17,8 @@ pub struct InstanceReport {
     pub spaces_progress: Progress,
     pub uploads: Progress,
     pub stuck: u64,
+    /// How long its completed spaces took; none before one.
+    pub durations: Option<DurationSummary>,
 }
 
 /// One (instance, worker) pair.
@@ -59,8 +62,9 @@ pub fn workers(snap: &Snapshot) -> Vec<WorkerReport> {
     out
 }
 
-/// The instances the `workers` (in id order) belong to, each their sum, in id order.
-pub fn instances(workers: &[WorkerReport]) -> Vec<InstanceReport> {
+/// The instances the `workers` (in id order) belong to, each their sum, in id order, with their
+/// durations from `snap`.
+pub fn instances(workers: &[WorkerReport], snap: &Snapshot) -> Vec<InstanceReport> {
     let mut out: Vec<InstanceReport> = Vec::new();
     for w in workers {
         if out.last().is_none_or(|i| i.instance_id != w.instance_id) {
@@ -70,6 +74,7 @@ pub fn instances(workers: &[WorkerReport]) -> Vec<InstanceReport> {
                 spaces_progress: Progress::default(),
                 uploads: Progress::default(),
                 stuck: 0,
+                durations: snap.durations.get(&w.instance_id).map(DurationSummary::of),
             });
         }
         if let Some(i) = out.last_mut() {
@@ -80,6 +85,16 @@ pub fn instances(workers: &[WorkerReport]) -> Vec<InstanceReport> {
         }
     }
     out
+}
+
+/// How long completed spaces took over the whole table: the instances' histograms summed.
+pub fn overall_durations(snap: &Snapshot) -> Option<DurationSummary> {
+    let mut all = snap.durations.values();
+    let mut sum = all.next()?.clone();
+    for h in all {
+        sum.merge(h);
+    }
+    Some(DurationSummary::of(&sum))
 }
 
 #[cfg(test)]

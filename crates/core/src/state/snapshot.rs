@@ -33,6 +33,9 @@ pub struct Snapshot {
     pub failed_spaces: Vec<FailedSpace>,
     /// The failed spaces by error class.
     pub failure_classes: FailureClasses,
+    /// Completed spaces by how long they took, per instance (by id; only instances with a
+    /// completed space).
+    pub durations: BTreeMap<String, DurationHistogram>,
     /// Items read with each [`InvalidReason`] (by index).
     pub invalid: [u64; InvalidReason::ALL.len()],
     /// Items read.
@@ -150,6 +153,37 @@ impl FailureClasses {
     /// Failed spaces in all: the listed classes and the others.
     pub fn failed(&self) -> u64 {
         self.top.iter().map(|c| c.failed).sum::<u64>() + self.other.iter().sum::<u64>()
+    }
+}
+
+/// Completed spaces by how long they took (`createdAt` to the completing `updatedAt`), as a
+/// Prometheus histogram holds them: cumulative counts per upper bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationHistogram {
+    /// Upper bounds, in seconds, increasing (`+Inf` is implied: it is `count`).
+    pub bounds: std::sync::Arc<[u32]>,
+    /// Spaces that took at most each bound.
+    pub cumulative: Vec<u64>,
+    /// Spaces measured.
+    pub count: u64,
+    /// Their durations' sum, in seconds (each rounded up to the second, as the buckets judge it).
+    pub sum_seconds: u64,
+    /// Completed spaces without a readable `createdAt` or `updatedAt`: not measured.
+    pub missing_timestamps: u64,
+    /// Completed spaces whose `updatedAt` is before their `createdAt`: not measured.
+    pub completed_before_created: u64,
+}
+
+impl DurationHistogram {
+    /// Adds every count of `other` (same bounds).
+    pub fn merge(&mut self, other: &DurationHistogram) {
+        for (a, b) in self.cumulative.iter_mut().zip(&other.cumulative) {
+            *a += b;
+        }
+        self.count += other.count;
+        self.sum_seconds += other.sum_seconds;
+        self.missing_timestamps += other.missing_timestamps;
+        self.completed_before_created += other.completed_before_created;
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::snapshot::{FoldContext, Snapshot, Transitions};
-use super::spaces::{Change, TableState};
+use super::spaces::{Change, DEFAULT_BOUNDS, TableState};
 use crate::failure::Classifier;
 use crate::model::{InvalidReason, SpaceProgress, Status, Timestamp};
 use crate::table::item;
@@ -39,6 +39,8 @@ pub struct RefreshSettings {
     pub max_failed_spaces: usize,
     /// How many error classes to name in metrics (the rest are summed as other).
     pub max_error_classes: usize,
+    /// Upper bounds of the duration histograms, in seconds, increasing.
+    pub duration_buckets: Vec<u32>,
 }
 
 impl RefreshSettings {
@@ -53,6 +55,7 @@ impl RefreshSettings {
             max_stuck_spaces: 0,
             max_failed_spaces: 0,
             max_error_classes: usize::MAX,
+            duration_buckets: DEFAULT_BOUNDS.to_vec(),
         }
     }
 }
@@ -125,10 +128,11 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker reading `table` with `settings` (shared with whoever else reads them).
     pub fn new(table: ProgressTable, settings: impl Into<Arc<RefreshSettings>>) -> Self {
+        let settings = settings.into();
         Tracker {
             table,
-            settings: settings.into(),
-            state: TableState::new(),
+            state: TableState::with_duration_bounds(&settings.duration_buckets),
+            settings,
             index: None,
             index_denied_logged: false,
             last_full: None,

@@ -34,8 +34,9 @@ use item::{Item, attr};
 use meter::{ReadMeter, ReadOp};
 
 /// The attributes the exporter's aggregates need; scans for metrics project only these. (Read
-/// capacity follows the items' whole size whatever is projected: `error` costs no extra read.)
-pub const AGGREGATE_ATTRIBUTES: [&str; 9] = [
+/// capacity follows the items' whole size whatever is projected: `error` and `createdAt` cost no
+/// extra read.)
+pub const AGGREGATE_ATTRIBUTES: [&str; 10] = [
     attr::CUSTOMER,
     attr::SPACE,
     attr::STATUS,
@@ -44,6 +45,7 @@ pub const AGGREGATE_ATTRIBUTES: [&str; 9] = [
     attr::INSTANCE_ID,
     attr::WORKER_ID,
     attr::ERROR,
+    attr::CREATED_AT,
     attr::UPDATED_AT,
 ];
 

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BinaryHeap};
 
-use super::{NO_TIME, TableState};
+use super::{NO_TIME, TableState, durations};
 use crate::model::Timestamp;
 use crate::state::snapshot::{
-    FailedSpace, FoldContext, Snapshot, StuckSpace, WorkerKey, WorkerStats,
+    DurationHistogram, FailedSpace, FoldContext, Snapshot, StuckSpace, WorkerKey, WorkerStats,
 };
 
 impl TableState {
@@ -79,10 +79,23 @@ impl TableState {
             stuck_spaces,
             failed_spaces: self.newest_failed(ctx.max_failed_spaces),
             failure_classes: self.failure_classes(ctx.max_error_classes),
+            durations: self.durations(),
             invalid: self.invalid,
             items: self.entries.len() as u64,
             invalid_items: self.invalid_items,
         }
+    }
+
+    /// Completed spaces by duration, per instance: a sum over the pairs.
+    fn durations(&self) -> BTreeMap<String, DurationHistogram> {
+        let mut out: BTreeMap<String, DurationHistogram> = BTreeMap::new();
+        for g in self.groups.iter().filter(|g| !g.durations.is_empty()) {
+            let h = out
+                .entry(g.key.instance_id.clone())
+                .or_insert_with(|| durations::empty(&self.bounds));
+            g.durations.add_to(h);
+        }
+        out
     }
 
     /// The `max` most recently failed spaces (by `updatedAt`), newest first; failed spaces

@@ -3,6 +3,7 @@
 //! a look at the pair's spaces; [`TableState::settle`] refills a list that lost every space it
 //! named, and the snapshot's newest updates fall back to one pass while a list is unknown.
 
+use super::durations::Histogram;
 use super::{NO_TIME, SpaceId, TableState};
 use crate::model::Status;
 use crate::state::snapshot::{Totals, WorkerKey};
@@ -23,6 +24,8 @@ pub(super) struct Group {
     pub(super) newest: Vec<(i64, SpaceId)>,
     /// No member outside [`Group::newest`] is newer than this (ms).
     pub(super) floor: i64,
+    /// Its completed spaces by duration.
+    pub(super) durations: Histogram,
 }
 
 impl Group {
@@ -34,6 +37,7 @@ impl Group {
             members: 0,
             newest: Vec::new(),
             floor: NO_TIME,
+            durations: Histogram::default(),
         }
     }
 
