@@ -4,13 +4,14 @@
 //! DynamoDB: the snapshot is folded from the records as a refresh would.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use migration_core::format::{duration, thousands};
+use migration_core::format::thousands;
 use migration_core::model::{SpaceProgress, Status, Timestamp};
-use migration_core::report::Report;
+use migration_core::report::{Eta, Report};
 use migration_core::state::history::{History, Point};
 use migration_core::state::snapshot::{FoldContext, Snapshot};
 use migration_core::state::spaces::TableState;
@@ -41,6 +42,13 @@ fn history_to(snap: &Snapshot) -> History {
         at: last.at.minus(Duration::from_secs(60)),
         spaces_finished: last.spaces_finished - 3,
         uploads_completed: last.uploads_completed - 600,
+        // Each instance 40 uploads back, so each has its own rate and ETA.
+        instances: Arc::new(
+            last.instances
+                .iter()
+                .map(|(id, c)| (id.clone(), c.saturating_sub(40)))
+                .collect(),
+        ),
     };
     let mut h = History::default();
     h.push(first);
@@ -128,10 +136,26 @@ fn the_page_the_api_and_the_monitor_show_one_reports_figures() {
         figure(&html, 0, "uploads-completed"),
         n(&api["uploads"]["completed"])
     );
-    let eta = api["throughput"]["eta_seconds"]
-        .as_f64()
-        .expect("a rate, so an ETA");
-    assert_eq!(figure(&html, 0, "eta"), duration(eta));
+    assert_eq!(figure(&html, 0, "eta"), eta_text(&api["eta"]));
+    assert_eq!(
+        figure(&html, 0, "slowest-instance"),
+        api["eta"]["slowest_instance"]
+            .as_str()
+            .expect("one is slowest")
+    );
+    let slowest_eta = api["eta"]["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .find(|i| i["instance_id"] == api["eta"]["slowest_instance"])
+        .expect("the slowest is one of them");
+    assert_eq!(api["eta"]["seconds"], slowest_eta["seconds"]);
+    for i in api["eta"]["instances"].as_array().expect("instances") {
+        assert!(
+            i["seconds"].as_f64() <= api["eta"]["seconds"].as_f64(),
+            "no instance ends after the slowest: {i}"
+        );
+    }
 
     // Every instance: the page's row, the API's entry, the monitor's overview line and its
     // instance view, and the records.
@@ -179,5 +203,17 @@ fn the_page_the_api_and_the_monitor_show_one_reports_figures() {
         assert_eq!(figure(&html, row, "uploads-completed"), thousands(t[4]));
         assert_eq!(figure(&html, row, "failed"), thousands(t[2]));
         assert_eq!(figure(&html, row, "stuck"), n(&entry["stuck"]));
+        assert_eq!(
+            figure(&html, row, "eta"),
+            eta_text(&api["eta"]["instances"][i]),
+            "instance {id}"
+        );
+        assert_eq!(overview["eta"]["instances"][i], api["eta"]["instances"][i]);
     }
+}
+
+/// An ETA as the page writes it, from its `/api/status` JSON.
+fn eta_text(v: &Value) -> String {
+    let eta: Eta = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
+    migration_core::format::eta(&eta)
 }

@@ -1,6 +1,8 @@
 //! Numbers and durations written for people, the same on the monitor's text views and the
 //! exporter's status page: `37,088,337`, as the original monitor's `toLocaleString()` printed
-//! them, and `12m 5s`.
+//! them, `12m 5s`, and an ETA with its range.
+
+use crate::report::{Eta, EtaState};
 
 /// `37088337` -> `37,088,337`.
 pub fn thousands(n: u64) -> String {
@@ -26,6 +28,22 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// An ETA with its range: `2h 10m (1h 50m to 3h 5m)`, `done`, or why there is none.
+pub fn eta(e: &Eta) -> String {
+    match (e.state, e.seconds) {
+        (EtaState::Done, _) => "done".to_owned(),
+        (EtaState::Estimated, Some(s)) => {
+            let low = e.low_seconds.map_or_else(|| duration(s), duration);
+            let high = e.high_seconds.map_or_else(
+                || "no bound: progress stalled in the window".to_owned(),
+                duration,
+            );
+            format!("{} ({low} to {high})", duration(s))
+        }
+        _ => "unknown (no uploads completed in the window)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +63,31 @@ mod tests {
         assert_eq!(duration(12_000.0), "3h 20m");
         assert_eq!(duration(187_200.0), "2d 4h");
         assert_eq!(duration(-3.0), "0s");
+    }
+
+    #[test]
+    fn an_eta_reads_with_its_range_or_why_there_is_none() {
+        let e = |state, seconds, low, high| Eta {
+            state,
+            uploads_remaining: 10,
+            uploads_per_minute: 1.0,
+            seconds,
+            low_seconds: low,
+            high_seconds: high,
+        };
+        let est = EtaState::Estimated;
+        assert_eq!(
+            eta(&e(est, Some(7_800.0), Some(6_600.0), Some(11_100.0))),
+            "2h 10m (1h 50m to 3h 5m)"
+        );
+        assert_eq!(
+            eta(&e(est, Some(60.0), Some(30.0), None)),
+            "1m 0s (30s to no bound: progress stalled in the window)"
+        );
+        assert_eq!(eta(&e(EtaState::Done, Some(0.0), None, None)), "done");
+        assert_eq!(
+            eta(&e(EtaState::Unknown, None, None, None)),
+            "unknown (no uploads completed in the window)"
+        );
     }
 }

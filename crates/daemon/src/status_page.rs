@@ -12,9 +12,11 @@ use askama::Template;
 use serde::Serialize;
 
 use super::store::Published;
-use migration_core::format::{duration, thousands};
+use migration_core::format::{self, duration, thousands};
 use migration_core::model::Timestamp;
-use migration_core::report::{DurationSummary, Progress, Report, seconds_between};
+use migration_core::report::{
+    DurationSummary, Eta, MigrationEta, Progress, Report, seconds_between,
+};
 
 /// The version of [`StatusReport`]'s field names; bumped when one changes meaning or goes.
 pub const VERSION: u32 = 1;
@@ -102,8 +104,16 @@ impl StatusPage<'_> {
         duration(self.s.data.stuck_after_seconds as f64)
     }
 
-    fn eta(&self, seconds: &Option<f64>) -> String {
-        seconds.map_or_else(|| "none while nothing moves".to_owned(), duration)
+    fn eta(&self, e: &Eta) -> String {
+        format::eta(e)
+    }
+
+    /// One instance's ETA with its range, or when there will be one.
+    fn instance_eta(&self, eta: &Option<MigrationEta>, instance_id: &str) -> String {
+        match eta.as_ref().and_then(|e| e.instance(instance_id)) {
+            Some(e) => format::eta(e),
+            None => "after the next refresh".to_owned(),
+        }
     }
 
     /// `p50 12m 5s / p90 3h 20m (823 spaces)`, with the unmeasured ones when there are.
@@ -248,12 +258,7 @@ mod tests {
             items: 1237,
             invalid_items: 0,
         };
-        let mut history = History::default();
-        let mut first = Point::of(&snapshot);
-        first.at = Timestamp::from_millis(NOW - 65_000);
-        first.uploads_completed -= 600;
-        history.push(first);
-        history.push(Point::of(&snapshot));
+        let history = a_minute_of(&snapshot);
         Published {
             snapshot: Some(Arc::new(snapshot)),
             health: Health {
@@ -263,6 +268,21 @@ mod tests {
             },
             history,
         }
+    }
+
+    /// A history of a minute before `snapshot`, 600 uploads (every one on its one instance)
+    /// ago.
+    fn a_minute_of(snapshot: &Snapshot) -> History {
+        let mut history = History::default();
+        let mut first = Point::of(snapshot);
+        first.at = Timestamp::from_millis(NOW - 65_000);
+        first.uploads_completed -= 600;
+        let mut earlier = (*first.instances).clone();
+        earlier.values_mut().for_each(|c| *c -= 600);
+        first.instances = Arc::new(earlier);
+        history.push(first);
+        history.push(Point::of(snapshot));
+        history
     }
 
     #[test]
@@ -292,7 +312,9 @@ mod tests {
         assert_eq!(r.report.stuck_spaces[0].stuck_for_seconds, 7200.0);
         let t = r.report.throughput.expect("two points");
         assert_eq!(t.uploads_per_minute, 600.0);
-        assert_eq!(t.eta_seconds, Some(907.0 / 600.0 * 60.0));
+        let eta = r.report.eta.as_ref().expect("two points");
+        assert_eq!(eta.slowest_instance.as_deref(), Some("1"));
+        assert_eq!(eta.eta.seconds, Some(907.0 / 600.0 * 60.0));
         let json = serde_json::to_value(StatusReport::new(
             &published("1", "7", "s"),
             "t",

@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use super::format::{local_datetime, percent, plain, status_prefix};
 use super::views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
-use migration_core::format::{duration, thousands};
+use migration_core::format::{duration, eta as eta_text, thousands};
 use migration_core::model::{Status, Timestamp};
-use migration_core::report::{DurationSummary, StatusCounts, Throughput};
+use migration_core::report::{DurationSummary, MigrationEta, StatusCounts, Throughput};
 
 const WIDTH: usize = 70;
 
@@ -127,6 +127,9 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
     if let Some(t) = &v.throughput {
         throughput(&mut out, t);
     }
+    if let Some(e) = &v.eta {
+        migration_eta(&mut out, e);
+    }
     if let Some(d) = &v.durations {
         let _ = writeln!(out, "Time per space: {}", time_per_space(d));
     }
@@ -156,6 +159,9 @@ pub fn overview(v: &Overview, opts: TextOptions) -> String {
         if let Some(d) = &i.durations {
             let _ = writeln!(out, "  Time per space: {}", time_per_space(d));
         }
+        if let Some(e) = v.eta.as_ref().and_then(|e| e.instance(&i.instance_id)) {
+            let _ = writeln!(out, "  ETA: {}", eta_text(e));
+        }
     }
     out
 }
@@ -173,18 +179,18 @@ fn throughput(out: &mut String, t: &Throughput) {
         "  Spaces: {}/hour",
         thousands(t.spaces_per_hour.round() as u64)
     );
-    match t.eta_seconds {
-        Some(s) => {
-            let _ = writeln!(
-                out,
-                "  ETA: {} ({} uploads remaining)",
-                duration(s),
-                thousands(t.uploads_remaining)
-            );
-        }
-        None => {
-            let _ = writeln!(out, "  ETA: unknown (no uploads completed in this window)");
-        }
+}
+
+/// The migration's ETA: its slowest instance's, with the range (watch mode).
+fn migration_eta(out: &mut String, e: &MigrationEta) {
+    let _ = writeln!(
+        out,
+        "  ETA: {} ({} uploads remaining)",
+        eta_text(&e.eta),
+        thousands(e.eta.uploads_remaining)
+    );
+    if let Some(slowest) = &e.slowest_instance {
+        let _ = writeln!(out, "  Slowest instance: {}", plain(slowest));
     }
 }
 

@@ -11,7 +11,8 @@ use super::format;
 use migration_core::failure::{Classifier, Retryable};
 use migration_core::model::{SpaceProgress, Status, Timestamp};
 use migration_core::report::{
-    DurationSummary, FailureClassReport, Progress, Report, StatusCounts, Throughput, failures,
+    DurationSummary, FailureClassReport, MigrationEta, Progress, Report, StatusCounts, Throughput,
+    failures,
 };
 use migration_core::state::snapshot::FoldContext;
 use migration_core::state::spaces::TableState;
@@ -38,6 +39,8 @@ pub struct Overview {
     pub instances: Vec<InstanceSummary>,
     /// Over the recent refreshes (watch mode), once there are two.
     pub throughput: Option<Throughput>,
+    /// When each instance and the migration end (watch mode), once there are two refreshes.
+    pub eta: Option<MigrationEta>,
     /// How long completed spaces took over the whole table (p50, p90); none before one.
     pub durations: Option<DurationSummary>,
 }
@@ -62,6 +65,7 @@ impl Overview {
                 })
                 .collect(),
             throughput: report.throughput.clone(),
+            eta: report.eta.clone(),
             durations: report.durations.clone(),
         }
     }

@@ -4,12 +4,14 @@
 //! is added here, once, and each front end shows it.
 //!
 //! [`counts`] holds the shapes (spaces by status, part of a whole), [`rollup`] the per-instance
-//! and per-worker sums in id order, [`rate`] the throughput and ETA over the history, [`durations`] how long spaces take, [`lists`]
-//! the named stuck and failed spaces, [`failures`] the failed spaces by error class. Every type serialises with the field names of
-//! `/api/status` (version 1) and `--json`.
+//! and per-worker sums in id order, [`rate`] the throughput over the history, [`eta`] when each
+//! instance and the migration end, [`durations`] how long spaces take, [`lists`] the named stuck
+//! and failed spaces, [`failures`] the failed spaces by error class. Every type serialises with
+//! the field names of `/api/status` (version 1) and `--json`.
 
 pub mod counts;
 pub mod durations;
+pub mod eta;
 pub mod failures;
 pub mod lists;
 pub mod rate;
@@ -24,6 +26,7 @@ use crate::state::history::History;
 use crate::state::snapshot::Snapshot;
 pub use counts::{Progress, StatusCounts};
 pub use durations::DurationSummary;
+pub use eta::{Eta, EtaState, InstanceEta, MigrationEta};
 pub use failures::FailureClassReport;
 pub use lists::{FailedSpaceReport, StuckSpaceReport};
 pub use rate::Throughput;
@@ -45,6 +48,9 @@ pub struct Report {
     pub invalid_items: u64,
     /// Over the history's span; `None` before two snapshots.
     pub throughput: Option<Throughput>,
+    /// When each instance and the migration end, over the history's span; `None` before two
+    /// snapshots.
+    pub eta: Option<MigrationEta>,
     /// How long completed spaces took, over the whole table; none before a completed space.
     pub durations: Option<DurationSummary>,
     /// In id order.
@@ -68,6 +74,7 @@ impl Report {
         let spaces = StatusCounts::of_totals(&by_status);
         let uploads = Progress::uploads_of(&by_status);
         let workers = rollup::workers(snap);
+        let instances = rollup::instances(&workers, snap);
         Report {
             taken_at: snap.taken_at,
             stuck_after: snap.stuck_after,
@@ -76,9 +83,10 @@ impl Report {
             uploads,
             stuck: snap.stuck_total(),
             invalid_items: snap.invalid_items,
-            throughput: Throughput::over(history, uploads.remaining()),
+            throughput: Throughput::over(history),
+            eta: MigrationEta::over(history, &instances),
             durations: rollup::overall_durations(snap),
-            instances: rollup::instances(&workers, snap),
+            instances,
             workers,
             stuck_spaces: lists::stuck(snap, now),
             failed_spaces: lists::failed(snap, now),
@@ -97,6 +105,7 @@ impl Report {
             stuck: 0,
             invalid_items: 0,
             throughput: None,
+            eta: None,
             durations: None,
             instances: Vec::new(),
             workers: Vec::new(),

@@ -1,8 +1,9 @@
-//! A short memory of recent snapshots (spaces finished and uploads completed at each refresh),
-//! kept by the exporter's refresh loop and the monitor's `--watch`, from which the report
+//! A short memory of recent snapshots (spaces finished and uploads completed at each refresh,
+//! overall and per instance), kept by the exporter's refresh loop and the monitor's `--watch`, from which the report
 //! computes rates and an ETA without reading DynamoDB again.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::snapshot::Snapshot;
@@ -14,22 +15,30 @@ const CAPACITY: usize = 120;
 const WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// What one snapshot contributes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Point {
     pub at: Timestamp,
     /// Spaces completed or failed: finished either way.
     pub spaces_finished: u64,
     pub uploads_completed: u64,
+    /// Uploads completed per instance, by instance id (shared: clones of a history are cheap).
+    pub instances: Arc<BTreeMap<String, u64>>,
 }
 
 impl Point {
     pub fn of(snapshot: &Snapshot) -> Point {
         let by_status = snapshot.by_status();
+        let mut instances: BTreeMap<String, u64> = BTreeMap::new();
+        for (key, stats) in &snapshot.workers {
+            let completed: u64 = stats.by_status.iter().map(|t| t.completed_uploads).sum();
+            *instances.entry(key.instance_id.clone()).or_default() += completed;
+        }
         Point {
             at: snapshot.taken_at,
             spaces_finished: by_status[Status::Completed.index()].spaces
                 + by_status[Status::Failed.index()].spaces,
             uploads_completed: by_status.iter().map(|t| t.completed_uploads).sum(),
+            instances: Arc::new(instances),
         }
     }
 }
@@ -46,8 +55,8 @@ impl History {
         if self.points.back().is_some_and(|p| p.at >= point.at) {
             self.points.pop_back();
         }
-        self.points.push_back(point);
         let oldest_kept = point.at.minus(WINDOW);
+        self.points.push_back(point);
         while self.points.len() > CAPACITY
             || self.points.front().is_some_and(|p| p.at < oldest_kept)
         {
@@ -56,11 +65,16 @@ impl History {
     }
 
     /// The oldest and the newest point, when there are two or more.
-    pub fn span(&self) -> Option<(Point, Point)> {
+    pub fn span(&self) -> Option<(&Point, &Point)> {
         match (self.points.front(), self.points.back()) {
-            (Some(first), Some(last)) if self.points.len() > 1 => Some((*first, *last)),
+            (Some(first), Some(last)) if self.points.len() > 1 => Some((first, last)),
             _ => None,
         }
+    }
+
+    /// Every point kept, oldest first.
+    pub fn points(&self) -> impl Iterator<Item = &Point> {
+        self.points.iter()
     }
 
     /// Points kept.
@@ -81,6 +95,21 @@ pub(crate) fn test_point(second: i64, spaces: u64, uploads: u64) -> Point {
         at: Timestamp::from_millis(1_800_000_000_000 + second * 1000),
         spaces_finished: spaces,
         uploads_completed: uploads,
+        instances: Arc::default(),
+    }
+}
+
+/// A point `second`s after a fixed instant with uploads completed per instance, for this
+/// crate's tests.
+#[cfg(test)]
+pub(crate) fn test_instances_point(second: i64, instances: &[(&str, u64)]) -> Point {
+    let map = instances
+        .iter()
+        .map(|&(id, completed)| (id.to_string(), completed))
+        .collect();
+    Point {
+        instances: Arc::new(map),
+        ..test_point(second, 0, instances.iter().map(|i| i.1).sum())
     }
 }
 
@@ -97,7 +126,10 @@ mod tests {
         assert_eq!(h.span(), None, "one point is no span");
         h.push(point(30, 12, 1_300));
         h.push(point(60, 15, 1_600));
-        assert_eq!(h.span(), Some((point(0, 10, 1_000), point(60, 15, 1_600))));
+        assert_eq!(
+            h.span(),
+            Some((&point(0, 10, 1_000), &point(60, 15, 1_600)))
+        );
         h.push(point(60, 16, 1_700));
         assert_eq!(
             h.len(),
