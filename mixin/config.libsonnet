@@ -36,6 +36,10 @@
     throttledWindow: '10m',
     throttledFor: '10m',
 
+    // The ETA's range: the 10th and 90th percentile of each instance's 5-minute completion rate
+    // over this window (the expected ETA uses the rate over the same window).
+    etaWindow: '1h',
+
     // Runbooks: each alert's runbook_url is <runbookBaseURL><runbookPath>#<alert name in lower
     // case>. The default base defers to the Prometheus external label runbook_base_url (empty when
     // unset, which leaves the repository-relative path). The dashboards link to the same sections

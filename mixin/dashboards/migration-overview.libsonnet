@@ -254,8 +254,8 @@ function(c)
       {
         id: 5,
         type: 'stat',
-        title: 'ETA at the current rate',
-        description: 'Uploads still to migrate divided by the rate at which uploads were completed over the last hour, both from the recording rules (job_instance_id:migration_uploads_remaining:sum, job_instance_id:migration_uploads_completed:rate1h) that job:migration_eta:seconds is made of. Empty when nothing was completed in the last hour.',
+        title: 'ETA (slowest instance)',
+        description: "When the slowest instance ends: each instance's remaining uploads over its rate in the last hour (recording rule job_instance_id:migration_eta:seconds), the latest of them. Empty while an instance with uploads left completed nothing in the last hour: its end cannot be told. Spaces on no instance yet are in no ETA. The ETA per instance panel shows the range.",
         datasource: datasource,
         gridPos: {
           x: 16,
@@ -267,7 +267,7 @@ function(c)
           {
             datasource: datasource,
             refId: 'A',
-            expr: 'sum(job_instance_id:migration_uploads_remaining:sum{job=~"$job", instance_id=~"$instance_id"}) / (sum(job_instance_id:migration_uploads_completed:rate1h{job=~"$job", instance_id=~"$instance_id"}) > 0)',
+            expr: 'max(job_instance_id:migration_eta:seconds{job=~"$job", instance_id=~"$instance_id"}) unless on () (count(job_instance_id:migration_uploads_remaining:sum{job=~"$job", instance_id=~"$instance_id", instance_id!=""} > 0) > count(job_instance_id:migration_eta:seconds{job=~"$job", instance_id=~"$instance_id"} > 0))',
             legendFormat: '',
             range: false,
             instant: true,
@@ -1537,13 +1537,206 @@ function(c)
         },
       },
       {
+        id: 19,
+        type: 'timeseries',
+        title: 'ETA per instance, with its range',
+        description: 'When each instance ends, over time: the expected ETA (its remaining uploads over its rate in the last hour, job_instance_id:migration_eta:seconds) and its range, from the 90th percentile of its 5-minute rates in the hour (earliest, job_instance_id:migration_eta_low:seconds) to the 10th (latest, job_instance_id:migration_eta_high:seconds). The latest finish is missing while the instance completed nothing in some 5 minutes of the hour: the range has no upper bound then. The band narrows as the rate steadies.',
+        datasource: datasource,
+        gridPos: {
+          x: 0,
+          y: 51,
+          w: 12,
+          h: 9,
+        },
+        targets: [
+          {
+            datasource: datasource,
+            refId: 'A',
+            expr: 'job_instance_id:migration_eta:seconds{job=~"$job", instance_id=~"$instance_id", instance_id!=""}',
+            legendFormat: 'instance {{instance_id}}',
+            range: true,
+            instant: false,
+            format: 'time_series',
+            editorMode: 'code',
+          },
+          {
+            datasource: datasource,
+            refId: 'B',
+            expr: 'job_instance_id:migration_eta_low:seconds{job=~"$job", instance_id=~"$instance_id", instance_id!=""}',
+            legendFormat: 'instance {{instance_id}} earliest',
+            range: true,
+            instant: false,
+            format: 'time_series',
+            editorMode: 'code',
+          },
+          {
+            datasource: datasource,
+            refId: 'C',
+            expr: 'job_instance_id:migration_eta_high:seconds{job=~"$job", instance_id=~"$instance_id", instance_id!=""}',
+            legendFormat: 'instance {{instance_id}} latest',
+            range: true,
+            instant: false,
+            format: 'time_series',
+            editorMode: 'code',
+          },
+        ],
+        fieldConfig: {
+          defaults: {
+            unit: 's',
+            color: {
+              mode: 'palette-classic',
+            },
+            thresholds: {
+              mode: 'absolute',
+              steps: [
+                {
+                  color: 'green',
+                  value: null,
+                },
+              ],
+            },
+            min: 0,
+            custom: {
+              drawStyle: 'line',
+              lineWidth: 1,
+              fillOpacity: 0,
+              showPoints: 'never',
+              spanNulls: false,
+              axisPlacement: 'auto',
+              stacking: {
+                mode: 'none',
+                group: 'A',
+              },
+              thresholdsStyle: {
+                mode: 'off',
+              },
+            },
+          },
+          overrides: [
+            {
+              matcher: {
+                id: 'byRegexp',
+                options: '.* (earliest|latest)$',
+              },
+              properties: [
+                {
+                  id: 'custom.lineStyle',
+                  value: {
+                    fill: 'dash',
+                    dash: [
+                      10,
+                      10,
+                    ],
+                  },
+                },
+                {
+                  id: 'custom.fillOpacity',
+                  value: 10,
+                },
+              ],
+            },
+          ],
+        },
+        options: {
+          legend: {
+            displayMode: 'list',
+            placement: 'bottom',
+            showLegend: true,
+          },
+          tooltip: {
+            mode: 'multi',
+            sort: 'desc',
+          },
+        },
+      },
+      {
+        id: 20,
+        type: 'timeseries',
+        title: 'Time per space by instance (p50 / p90)',
+        description: 'How long completed spaces took, createdAt to the completing write, over the whole table: the median and the 90th percentile per instance from the histogram migration_space_duration_seconds (exact counts per bucket, interpolated inside a bucket). Spaces missing a timestamp are counted apart in migration_space_duration_unmeasured_spaces.',
+        datasource: datasource,
+        gridPos: {
+          x: 12,
+          y: 51,
+          w: 12,
+          h: 9,
+        },
+        targets: [
+          {
+            datasource: datasource,
+            refId: 'A',
+            expr: 'histogram_quantile(0.5, sum by (instance_id, le) (max without (instance, pod) (migration_space_duration_seconds_bucket{job=~"$job", instance_id=~"$instance_id", instance_id!=""})))',
+            legendFormat: 'instance {{instance_id}} p50',
+            range: true,
+            instant: false,
+            format: 'time_series',
+            editorMode: 'code',
+          },
+          {
+            datasource: datasource,
+            refId: 'B',
+            expr: 'histogram_quantile(0.9, sum by (instance_id, le) (max without (instance, pod) (migration_space_duration_seconds_bucket{job=~"$job", instance_id=~"$instance_id", instance_id!=""})))',
+            legendFormat: 'instance {{instance_id}} p90',
+            range: true,
+            instant: false,
+            format: 'time_series',
+            editorMode: 'code',
+          },
+        ],
+        fieldConfig: {
+          defaults: {
+            unit: 's',
+            color: {
+              mode: 'palette-classic',
+            },
+            thresholds: {
+              mode: 'absolute',
+              steps: [
+                {
+                  color: 'green',
+                  value: null,
+                },
+              ],
+            },
+            min: 0,
+            custom: {
+              drawStyle: 'line',
+              lineWidth: 1,
+              fillOpacity: 0,
+              showPoints: 'never',
+              spanNulls: false,
+              axisPlacement: 'auto',
+              stacking: {
+                mode: 'none',
+                group: 'A',
+              },
+              thresholdsStyle: {
+                mode: 'off',
+              },
+            },
+          },
+          overrides: [],
+        },
+        options: {
+          legend: {
+            displayMode: 'list',
+            placement: 'bottom',
+            showLegend: true,
+          },
+          tooltip: {
+            mode: 'multi',
+            sort: 'desc',
+          },
+        },
+      },
+      {
         id: 24,
         type: 'row',
         title: 'Exporter health',
         collapsed: true,
         gridPos: {
           x: 0,
-          y: 51,
+          y: 60,
           w: 24,
           h: 1,
         },
@@ -1557,7 +1750,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 0,
-              y: 52,
+              y: 61,
               w: 4,
               h: 6,
             },
@@ -1633,7 +1826,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 4,
-              y: 52,
+              y: 61,
               w: 10,
               h: 6,
             },
@@ -1672,7 +1865,7 @@ function(c)
                 custom: {
                   drawStyle: 'line',
                   lineWidth: 1,
-                  fillOpacity: 10,
+                  fillOpacity: 19,
                   showPoints: 'never',
                   spanNulls: false,
                   axisPlacement: 'auto',
@@ -1707,7 +1900,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 14,
-              y: 52,
+              y: 61,
               w: 10,
               h: 6,
             },
@@ -1742,7 +1935,7 @@ function(c)
                 custom: {
                   drawStyle: 'line',
                   lineWidth: 1,
-                  fillOpacity: 10,
+                  fillOpacity: 19,
                   showPoints: 'never',
                   spanNulls: false,
                   axisPlacement: 'auto',
@@ -1777,7 +1970,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 0,
-              y: 58,
+              y: 67,
               w: 6,
               h: 6,
             },
@@ -1812,7 +2005,7 @@ function(c)
                 custom: {
                   drawStyle: 'line',
                   lineWidth: 1,
-                  fillOpacity: 10,
+                  fillOpacity: 19,
                   showPoints: 'never',
                   spanNulls: false,
                   axisPlacement: 'auto',
@@ -1847,7 +2040,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 6,
-              y: 58,
+              y: 67,
               w: 6,
               h: 6,
             },
@@ -1882,7 +2075,7 @@ function(c)
                 custom: {
                   drawStyle: 'line',
                   lineWidth: 1,
-                  fillOpacity: 10,
+                  fillOpacity: 19,
                   showPoints: 'never',
                   spanNulls: false,
                   axisPlacement: 'auto',
@@ -1917,7 +2110,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 12,
-              y: 58,
+              y: 67,
               w: 6,
               h: 6,
             },
@@ -1952,7 +2145,7 @@ function(c)
                 custom: {
                   drawStyle: 'line',
                   lineWidth: 1,
-                  fillOpacity: 10,
+                  fillOpacity: 19,
                   showPoints: 'never',
                   spanNulls: false,
                   axisPlacement: 'auto',
@@ -1987,7 +2180,7 @@ function(c)
             datasource: datasource,
             gridPos: {
               x: 18,
-              y: 58,
+              y: 67,
               w: 6,
               h: 6,
             },
@@ -2022,7 +2215,7 @@ function(c)
                 custom: {
                   drawStyle: 'line',
                   lineWidth: 1,
-                  fillOpacity: 10,
+                  fillOpacity: 19,
                   showPoints: 'never',
                   spanNulls: false,
                   axisPlacement: 'auto',

@@ -230,6 +230,19 @@ fn provisioning_agrees_with_the_dashboards_and_the_deployment() {
     }
 }
 
+/// Whether `expr` is the latest-finish bound of the ETA and has no data for the one reason it
+/// may: every instance with an earliest finish had a 5-minute rate of zero in the hour (the
+/// test's first scrapes, before the migration moved), which leaves the range unbounded.
+fn unbounded(prometheus: &Prometheus, expr: &str) -> bool {
+    if !expr.contains("migration_eta_high:seconds") {
+        return false;
+    }
+    let count = |q: &str| prometheus.value(&format!("count({q})")).unwrap_or(0.0);
+    let bounded = count("job_instance_id:migration_eta_low:seconds");
+    bounded > 0.0
+        && count("job_instance_id:migration_uploads_completed:rate5m_p10_1h == 0") >= bounded
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_panel_query_returns_data_from_a_real_prometheus() {
     let now = Timestamp::now();
@@ -298,6 +311,7 @@ async fn every_panel_query_returns_data_from_a_real_prometheus() {
                         Ok(r) if !r.is_empty() => {
                             results.push((p["title"].as_str().unwrap().to_owned(), r))
                         }
+                        Ok(_) if unbounded(&prometheus, &expr) => {}
                         Ok(_) => empty.push(format!("{}: {expr}", p["title"])),
                         Err(e) => panic!("{name}: {}: {expr}: {e}", p["title"]),
                     }
@@ -368,7 +382,9 @@ async fn every_panel_query_returns_data_from_a_real_prometheus() {
         for title in [
             "Uploads completed per minute by instance",
             "Spaces completed and failed per minute",
-            "ETA at the current rate",
+            "ETA (slowest instance)",
+            "ETA per instance, with its range",
+            "Time per space by instance (p50 / p90)",
         ] {
             assert!(
                 of(title).iter().any(|s| value(s) > 0.0),

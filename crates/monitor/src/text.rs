@@ -192,6 +192,13 @@ fn migration_eta(out: &mut String, e: &MigrationEta) {
     if let Some(slowest) = &e.slowest_instance {
         let _ = writeln!(out, "  Slowest instance: {}", plain(slowest));
     }
+    if e.unassigned_uploads > 0 {
+        let _ = writeln!(
+            out,
+            "  Not yet on an instance: {} uploads (in no ETA)",
+            thousands(e.unassigned_uploads)
+        );
+    }
 }
 
 /// `p50 12m 5s, p90 3h 20m (823 spaces)`: how long completed spaces took, createdAt to done.

@@ -8,6 +8,9 @@
 //! slow samples pull the 10th percentile down and the range widens; when it stalls for more than
 //! a tenth of it, the latest finish has no bound (`high_seconds` is none). When nothing moved in
 //! the whole window the ETA is unknown. No rate of zero is ever divided by.
+//!
+//! Spaces on no instance yet (no `instanceId`) have no rate of their own: they are left out of
+//! the ETAs and their uploads reported beside them.
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +65,8 @@ pub struct MigrationEta {
     #[serde(flatten)]
     pub eta: Eta,
     pub window_seconds: f64,
+    /// Uploads of spaces on no instance yet, in no ETA.
+    pub unassigned_uploads: u64,
     pub instances: Vec<InstanceEta>,
 }
 
@@ -75,8 +80,10 @@ impl MigrationEta {
             return None;
         }
         let points: Vec<&Point> = history.points().collect();
-        let per_instance: Vec<InstanceEta> = instances
-            .iter()
+        let (assigned, unassigned): (Vec<&InstanceReport>, Vec<&InstanceReport>) =
+            instances.iter().partition(|i| !i.instance_id.is_empty());
+        let per_instance: Vec<InstanceEta> = assigned
+            .into_iter()
             .map(|i| InstanceEta {
                 instance_id: i.instance_id.clone(),
                 eta: instance_eta(&points, &i.instance_id, i.uploads.remaining()),
@@ -87,6 +94,7 @@ impl MigrationEta {
             slowest_instance,
             eta,
             window_seconds: window_ms as f64 / 1000.0,
+            unassigned_uploads: unassigned.iter().map(|i| i.uploads.remaining()).sum(),
             instances: per_instance,
         })
     }
@@ -348,6 +356,17 @@ mod tests {
             (done.eta.state, done.slowest_instance),
             (EtaState::Done, None)
         );
+    }
+
+    #[test]
+    fn spaces_on_no_instance_are_counted_beside_the_etas() {
+        let (h, a, _) = history(|_| 30);
+        let eta = MigrationEta::over(&h, &[instance("", 70, 0), instance("a", a + 600, a)])
+            .expect("two points");
+        assert_eq!(eta.unassigned_uploads, 70);
+        assert_eq!(eta.instances.len(), 1);
+        assert_eq!(eta.eta.state, EtaState::Estimated);
+        assert_eq!(eta.slowest_instance.as_deref(), Some("a"));
     }
 
     #[test]
