@@ -234,6 +234,7 @@ fn a_simulated_fleet_agrees_with_the_exporter_the_monitor_and_the_notifications(
         workers_per_instance: 3,
         spaces: 48,
         uploads_per_second: 60.0,
+        instance_speeds: Vec::new(),
         mean_uploads: 120.0,
         update_every: 15,
         failure_probability: 0.12,

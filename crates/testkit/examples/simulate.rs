@@ -133,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
             workers_per_instance: args.workers,
             spaces: args.spaces,
             uploads_per_second: args.uploads_per_second,
+            instance_speeds: Vec::new(),
             mean_uploads: args.mean_uploads,
             update_every: args.update_every,
             failure_probability: args.failure_probability,

@@ -38,8 +38,11 @@ pub struct FleetConfig {
     pub instances: u32,
     pub workers_per_instance: u32,
     pub spaces: u64,
-    /// Uploads each worker migrates per second.
+    /// Uploads each worker migrates per second ...
     pub uploads_per_second: f64,
+    /// ... times this factor for the workers of instance `i + 1` (1 where none is given): a
+    /// fleet whose instances run at known, different speeds.
+    pub instance_speeds: Vec<f64>,
     /// Mean uploads per space (log-normal, heavy-tailed as in the seed).
     pub mean_uploads: f64,
     /// A worker records its progress every this many uploads.
@@ -70,6 +73,7 @@ impl Default for FleetConfig {
             workers_per_instance: 3,
             spaces: 200,
             uploads_per_second: 50.0,
+            instance_speeds: Vec::new(),
             mean_uploads: 462.0,
             update_every: 50,
             failure_probability: 0.02,
@@ -143,27 +147,7 @@ impl Fleet {
     /// Plans the fleet, queues the spaces the table does not hold yet (as `pending` records)
     /// and learns the state of those it does (resume). Writes nothing else.
     pub async fn prepare(table: &ProgressTable, config: FleetConfig) -> Result<Fleet, FleetError> {
-        if config.instances == 0 || config.workers_per_instance == 0 {
-            return Err(FleetError::Config(
-                "instances and workers per instance must be at least 1".into(),
-            ));
-        }
-        if !(config.uploads_per_second > 0.0 && config.uploads_per_second.is_finite()) {
-            return Err(FleetError::Config(
-                "uploads per second must be positive".into(),
-            ));
-        }
-        for (name, p) in [
-            ("failure probability", config.failure_probability),
-            ("stall probability", config.stall_probability),
-        ] {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(FleetError::Config(format!("{name} must be in [0, 1]")));
-            }
-        }
-        if config.update_every == 0 {
-            return Err(FleetError::Config("update every must be at least 1".into()));
-        }
+        check(&config)?;
         let plan = plan(&config);
         let existing: HashMap<SpaceKey, SpaceProgress> = table
             .scan_all_progress()
@@ -327,7 +311,7 @@ impl Fleet {
         let mut uploads_rng = Rng::new(self.config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9));
         while done < stop_at {
             let batch = self.config.update_every.min(stop_at - done);
-            let pause = Duration::from_secs_f64(batch as f64 / self.config.uploads_per_second);
+            let pause = Duration::from_secs_f64(batch as f64 / self.uploads_per_second(w));
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
                 () = stop.cancelled() => return Ok(Some(WorkerState::Stopped)),
@@ -364,6 +348,13 @@ impl Fleet {
         })
     }
 
+    /// How fast worker `w` migrates: the fleet's rate times its instance's speed.
+    fn uploads_per_second(&self, w: usize) -> f64 {
+        let instance = self.plan.workers[w].instance_no;
+        let speed = self.config.instance_speeds.get(instance).copied();
+        self.config.uploads_per_second * speed.unwrap_or(1.0)
+    }
+
     fn record(&self, i: usize, status: Status, completed: u64, at: Timestamp, error: Option<&str>) {
         let mut l = self.lock();
         let k = &mut l.known[i];
@@ -372,6 +363,33 @@ impl Fleet {
         k.updated_at = at;
         k.error = error.map(str::to_owned);
     }
+}
+
+/// Refuses a configuration the fleet cannot run.
+fn check(config: &FleetConfig) -> Result<(), FleetError> {
+    if config.instances == 0 || config.workers_per_instance == 0 {
+        return Err(FleetError::Config(
+            "instances and workers per instance must be at least 1".into(),
+        ));
+    }
+    let mut speeds = std::iter::once(&config.uploads_per_second).chain(&config.instance_speeds);
+    if !speeds.all(|s| *s > 0.0 && s.is_finite()) {
+        return Err(FleetError::Config(
+            "uploads per second and instance speeds must be positive".into(),
+        ));
+    }
+    for (name, p) in [
+        ("failure probability", config.failure_probability),
+        ("stall probability", config.stall_probability),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(FleetError::Config(format!("{name} must be in [0, 1]")));
+        }
+    }
+    if config.update_every == 0 {
+        return Err(FleetError::Config("update every must be at least 1".into()));
+    }
+    Ok(())
 }
 
 /// Tries a write up to [`WRITE_ATTEMPTS`] times (the SDK retries throttling itself; this rides

@@ -35,6 +35,8 @@ pub(super) struct PlannedSpace {
 /// One worker of the plan.
 #[derive(Debug, Clone)]
 pub(super) struct PlannedWorker {
+    /// Its instance's index (instance ids are `1..=instances`).
+    pub(super) instance_no: usize,
     pub(super) instance_id: String,
     pub(super) worker_id: String,
     /// When it dies, after the start.
@@ -56,6 +58,7 @@ pub(super) fn plan(config: &FleetConfig) -> FleetPlan {
     for i in 1..=config.instances {
         for w in 1..=config.workers_per_instance {
             workers.push(PlannedWorker {
+                instance_no: i as usize - 1,
                 instance_id: i.to_string(),
                 worker_id: w.to_string(),
                 dies_after: None,
