@@ -33,6 +33,14 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
     } else {
         now.minus(Duration::from_secs(300))
     };
+    // Durations from seconds to days (a heavy tail over every default bucket), with one
+    // completed space in 50 created after its completion (a clock behind).
+    let took = Duration::from_millis(((i as u64 * 7_919) % 97).pow(4) * 13 + i as u64);
+    let created = if i % 50 == 3 {
+        Timestamp::from_millis(updated.as_millis() + 60_000)
+    } else {
+        updated.minus(took)
+    };
     // A hundred spaces have no instance or worker yet.
     let (instance, worker) = if i % 40 == 5 {
         (None, None)
@@ -51,7 +59,7 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
     // ~1.3 KB per item: 4,000 items span several 1 MB pages per scan segment.
     .last_upload(&format!("bafkrei{}", "a".repeat(1300)))
     .assigned(instance.as_deref(), worker.as_deref())
-    .created(now.minus(Duration::from_secs(86_400)))
+    .created(created)
     .updated(updated);
     let error = (status == Status::Failed)
         .then(|| failure_text(i))
@@ -68,6 +76,7 @@ fn good(i: usize, now: Timestamp) -> (SpaceProgress, Truth) {
         total,
         completed,
         updated: Some(updated.as_millis()),
+        created: Some(created.as_millis()),
         error,
     };
     (record, truth)
@@ -123,6 +132,7 @@ fn malformed(now: Timestamp) -> (Vec<Item>, Vec<Truth>, BTreeMap<&'static str, u
         total,
         completed,
         updated: updated.map(Timestamp::as_millis),
+        created: None,
         error: None,
     };
     let mut items = Vec::new();
@@ -241,6 +251,7 @@ pub(crate) async fn load(
         total: 77,
         completed: 7,
         updated: Some(now.as_millis()),
+        created: Some(now.as_millis()),
         error: None,
     });
     let (bad_items, bad_rows, reasons) = malformed(now);
@@ -396,6 +407,7 @@ async fn metrics_equal_the_table_and_follow_its_changes() {
     moved.worker = "1".into();
     moved.completed = 77;
     moved.updated = Some(later.as_millis());
+    moved.created = Some(now.as_millis());
     rows[lonely_idx] = moved;
 
     let mut done = 0;

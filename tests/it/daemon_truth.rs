@@ -5,6 +5,7 @@
 use crate::harness::{Metrics, series_key};
 use migration_core::failure::{Classifier, Retryable};
 use migration_core::model::SpaceKey;
+use migration_core::state::spaces::DEFAULT_BOUNDS;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one item should contribute, worked out by the test itself.
@@ -18,6 +19,8 @@ pub(crate) struct Truth {
     pub(crate) completed: u64,
     /// updatedAt in ms, when readable.
     pub(crate) updated: Option<i64>,
+    /// createdAt in ms, when readable.
+    pub(crate) created: Option<i64>,
     /// The error text written.
     pub(crate) error: Option<String>,
 }
@@ -125,6 +128,7 @@ pub(crate) fn expected(rows: &[Truth], now_ms: i64) -> BTreeMap<String, BTreeMap
         info.insert(key(name, &l), r.updated.unwrap() as f64 / 1000.0);
     }
     by_class(rows, &classifier, &mut fam);
+    durations(rows, &mut fam);
     let mut stuck: Vec<&Truth> = rows
         .iter()
         .filter(|r| {
@@ -189,6 +193,53 @@ fn by_class(
     fam.entry(name.into())
         .or_default()
         .insert(key(name, &[]), distinct as f64);
+}
+
+/// `migration_space_duration_seconds` (default buckets) and
+/// `migration_space_duration_unmeasured_spaces`, per instance with a completed space, worked
+/// out the plain way: each completed row's seconds from createdAt to updatedAt, rounded up.
+fn durations(rows: &[Truth], fam: &mut BTreeMap<String, BTreeMap<String, f64>>) {
+    let mut per_instance: BTreeMap<&str, (Vec<u64>, [u64; 2])> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status == "completed") {
+        let (measured, unmeasured) = per_instance.entry(&r.instance).or_default();
+        match (r.created, r.updated) {
+            (Some(c), Some(u)) if u >= c => measured.push((u - c).unsigned_abs().div_ceil(1000)),
+            (Some(_), Some(_)) => unmeasured[1] += 1,
+            _ => unmeasured[0] += 1,
+        }
+    }
+    for (instance, (measured, unmeasured)) in per_instance {
+        let mut put = |name: &str, labels: &[(&str, &str)], v: u64| {
+            fam.entry(name.into())
+                .or_default()
+                .insert(key(name, labels), v as f64);
+        };
+        let name = "migration_space_duration_seconds_bucket";
+        for bound in DEFAULT_BOUNDS {
+            let n = measured.iter().filter(|d| **d <= u64::from(bound)).count();
+            let le = bound.to_string();
+            put(name, &[("instance_id", instance), ("le", &le)], n as u64);
+        }
+        let l = [("instance_id", instance)];
+        put(name, &[l[0], ("le", "+Inf")], measured.len() as u64);
+        put(
+            "migration_space_duration_seconds_count",
+            &l,
+            measured.len() as u64,
+        );
+        put(
+            "migration_space_duration_seconds_sum",
+            &l,
+            measured.iter().sum(),
+        );
+        let name = "migration_space_duration_unmeasured_spaces";
+        for (reason, n) in ["missing_timestamp", "completed_before_created"]
+            .iter()
+            .zip(unmeasured)
+        {
+            put(name, &[l[0], ("reason", reason)], n);
+        }
+    }
 }
 
 /// Differences between what was scraped and what is expected, empty when they agree.
