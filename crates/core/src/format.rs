@@ -2,7 +2,7 @@
 //! exporter's status page: `37,088,337`, as the original monitor's `toLocaleString()` printed
 //! them, `12m 5s`, and an ETA with its range.
 
-use crate::report::{Eta, EtaState};
+use crate::report::{DurationSummary, Eta, EtaState};
 
 /// `37088337` -> `37,088,337`.
 pub fn thousands(n: u64) -> String {
@@ -26,6 +26,23 @@ pub fn duration(seconds: f64) -> String {
         3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
         _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
     }
+}
+
+/// `p50 12m 5s, p90 3h 20m (823 spaces; 3 without timestamps)`: how long completed spaces
+/// took, createdAt to done.
+pub fn time_per_space(d: &DurationSummary) -> String {
+    let q = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), duration);
+    let mut out = format!(
+        "p50 {}, p90 {} ({} spaces",
+        q(d.p50_seconds),
+        q(d.p90_seconds),
+        thousands(d.measured)
+    );
+    if d.unmeasured > 0 {
+        out.push_str(&format!("; {} without timestamps", thousands(d.unmeasured)));
+    }
+    out.push(')');
+    out
 }
 
 /// An ETA with its range: `2h 10m (1h 50m to 3h 5m)`, `done`, or why there is none.
@@ -63,6 +80,22 @@ mod tests {
         assert_eq!(duration(12_000.0), "3h 20m");
         assert_eq!(duration(187_200.0), "2d 4h");
         assert_eq!(duration(-3.0), "0s");
+    }
+
+    #[test]
+    fn time_per_space_reads_its_quantiles_and_what_was_not_measured() {
+        let mut d = DurationSummary {
+            measured: 823,
+            unmeasured: 0,
+            p50_seconds: Some(725.0),
+            p90_seconds: None,
+        };
+        assert_eq!(time_per_space(&d), "p50 12m 5s, p90 - (823 spaces)");
+        d.unmeasured = 3;
+        assert_eq!(
+            time_per_space(&d),
+            "p50 12m 5s, p90 - (823 spaces; 3 without timestamps)"
+        );
     }
 
     #[test]

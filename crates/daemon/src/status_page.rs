@@ -116,25 +116,12 @@ impl StatusPage<'_> {
         }
     }
 
-    /// `p50 12m 5s / p90 3h 20m (823 spaces)`, with the unmeasured ones when there are.
+    /// `p50 12m 5s, p90 3h 20m (823 spaces)`, or that there is none yet.
     fn durations(&self, d: &Option<DurationSummary>) -> String {
-        let Some(d) = d else {
-            return "no completed space yet".to_owned();
-        };
-        let q = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), duration);
-        let mut out = format!(
-            "p50 {} / p90 {} ({} spaces)",
-            q(d.p50_seconds),
-            q(d.p90_seconds),
-            thousands(d.measured)
-        );
-        if d.unmeasured > 0 {
-            out.push_str(&format!(
-                ", {} without timestamps to measure",
-                thousands(d.unmeasured)
-            ));
-        }
-        out
+        d.as_ref().map_or_else(
+            || "no completed space yet".to_owned(),
+            format::time_per_space,
+        )
     }
 
     fn when(&self, t: &Option<Timestamp>) -> String {

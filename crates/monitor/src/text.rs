@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use super::format::{local_datetime, percent, plain, status_prefix};
 use super::views::{CustomerView, FailedView, InstanceView, Overview, SpaceRow, StuckView};
-use migration_core::format::{duration, eta as eta_text, thousands};
+use migration_core::format::{duration, eta as eta_text, thousands, time_per_space};
 use migration_core::model::{Status, Timestamp};
-use migration_core::report::{DurationSummary, MigrationEta, StatusCounts, Throughput};
+use migration_core::report::{MigrationEta, StatusCounts, Throughput};
 
 const WIDTH: usize = 70;
 
@@ -199,22 +199,6 @@ fn migration_eta(out: &mut String, e: &MigrationEta) {
             thousands(e.unassigned_uploads)
         );
     }
-}
-
-/// `p50 12m 5s, p90 3h 20m (823 spaces)`: how long completed spaces took, createdAt to done.
-fn time_per_space(d: &DurationSummary) -> String {
-    let q = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), duration);
-    let mut out = format!(
-        "p50 {}, p90 {} ({} spaces",
-        q(d.p50_seconds),
-        q(d.p90_seconds),
-        thousands(d.measured)
-    );
-    if d.unmeasured > 0 {
-        out.push_str(&format!("; {} without timestamps", thousands(d.unmeasured)));
-    }
-    out.push(')');
-    out
 }
 
 /// `--customer DID`.
