@@ -315,11 +315,10 @@ mod tests {
         // Too large to compile within the limit.
         let huge = "classes:\n- {name: a, retryable: true, match: '(\\w{100}){100}'}\n";
         assert_eq!(refused(huge).key, "classes[0].match[0]");
-        // A classic catastrophic-backtracking pattern is linear here.
+        // A classic catastrophic-backtracking pattern: a backtracking engine would try 2^4000
+        // ways and never return; the linear-time engine answers.
         let r = Rules::parse("classes:\n- {name: a, retryable: true, match: '^(a+)+$'}\n").unwrap();
         let text = format!("{}b", "a".repeat(4_000));
-        let started = std::time::Instant::now();
         assert!(r.matching(&text).is_none());
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 }
