@@ -18,7 +18,7 @@ use super::exposition::{Descriptors, HistogramSample, Scrape};
 use super::families::*;
 use super::http_section::HttpSection;
 use super::store::{Health, Published, SnapshotStore};
-use migration_core::failure::Retryable;
+use migration_core::failure::{OTHER, Retryable};
 use migration_core::model::{InvalidReason, Status};
 use migration_core::state::snapshot::{DurationHistogram, FailureClasses, Snapshot};
 use migration_core::state::tracker::{RefreshKind, RefreshSettings};
@@ -71,13 +71,13 @@ fn fill_data(snap: &Snapshot, out: &mut Scrape<'_>) {
 /// Failed spaces by error class: the listed classes, then the rest as `other` by retryability.
 fn fill_classes(classes: &FailureClasses, out: &mut Scrape<'_>) {
     for c in &classes.top {
-        let l = [&*c.class.name, c.class.retryable.as_str()];
+        let l = [c.class.name.as_ref(), c.class.retryable.as_str()];
         out.set(&FAILED_BY_CLASS, &l, c.failed as f64);
     }
     for r in Retryable::ALL {
         let n = classes.other[r.index()];
         if n > 0 {
-            out.set(&FAILED_BY_CLASS, &["other", r.as_str()], n as f64);
+            out.set(&FAILED_BY_CLASS, &[OTHER, r.as_str()], n as f64);
         }
     }
     out.set(&ERROR_CLASSES, &[], classes.distinct as f64);

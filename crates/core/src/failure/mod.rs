@@ -13,7 +13,7 @@ pub mod rules;
 use std::fmt;
 use std::sync::Arc;
 
-pub use normalise::{NO_ERROR, normalise};
+pub use normalise::{NO_ERROR, OTHER, normalise};
 pub use rules::{ClassesFileError, Rules};
 
 /// Whether retrying a space of a class can help, as the classes file says.

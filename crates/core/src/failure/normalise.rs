@@ -11,6 +11,8 @@ pub const MAX_SCAN_BYTES: usize = 4096;
 pub const MAX_CLASS_CHARS: usize = 120;
 /// How far a quote looks for its closing quote before it counts as a plain character.
 const MAX_QUOTED_CHARS: usize = 256;
+/// The name of the row that sums the classes past the listed ones: no rule may take it.
+pub const OTHER: &str = "other";
 /// The class of a missing or empty (or all-blank) error.
 pub const NO_ERROR: &str = "<no error>";
 

@@ -192,7 +192,7 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err("contains a control character".into());
     }
-    if name == "other" || name.starts_with('<') {
+    if name == super::OTHER || name.starts_with('<') {
         return Err(format!(
             "{name:?} is reserved (\"other\" sums the classes past --metrics.max-error-classes; <...> are masks)"
         ));

@@ -5,12 +5,9 @@
 use serde::Serialize;
 
 use super::iso_opt;
-use crate::failure::Retryable;
+use crate::failure::{OTHER, Retryable};
 use crate::model::Timestamp;
 use crate::state::snapshot::FailureClasses;
-
-/// The name of the row that sums the classes past the listed ones.
-pub const OTHER: &str = "other";
 
 /// One class of failures.
 #[derive(Debug, Clone, PartialEq, Serialize)]

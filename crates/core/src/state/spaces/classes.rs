@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::{NO_TIME, TableState};
-use crate::failure::{ErrorClass, Retryable};
+use crate::failure::{ErrorClass, OTHER, Retryable};
 use crate::model::Timestamp;
 use crate::state::snapshot::{ClassCount, FailureClasses};
 
@@ -26,7 +26,7 @@ pub const OVERFLOW_NAME: &str = "<more error classes than the exporter keeps>";
 pub const EXAMPLES: usize = 3;
 
 #[derive(Debug)]
-struct Slot {
+struct ClassSlot {
     class: ErrorClass,
     /// Failed spaces with this class.
     failed: u64,
@@ -36,7 +36,7 @@ struct Slot {
 #[derive(Debug)]
 pub(super) struct ClassTable {
     /// By id; ids 0 and 1 are reserved ([`NO_CLASS`], [`OVERFLOW`]).
-    slots: Vec<Option<Slot>>,
+    slots: Vec<Option<ClassSlot>>,
     ids: HashMap<ErrorClass, u16>,
     free: Vec<u16>,
 }
@@ -47,7 +47,7 @@ impl Default for ClassTable {
         ClassTable {
             slots: vec![
                 None,
-                Some(Slot {
+                Some(ClassSlot {
                     class: overflow,
                     failed: 0,
                 }),
@@ -67,7 +67,7 @@ impl ClassTable {
         if self.ids.len() >= MAX_CLASSES {
             return OVERFLOW;
         }
-        let slot = Some(Slot {
+        let slot = Some(ClassSlot {
             class: class.clone(),
             failed: 0,
         });
@@ -110,7 +110,7 @@ impl ClassTable {
     }
 
     /// Classes held with at least one failed space: (id, count).
-    fn counted(&self) -> impl Iterator<Item = (u16, &Slot)> {
+    fn counted(&self) -> impl Iterator<Item = (u16, &ClassSlot)> {
         self.slots
             .iter()
             .enumerate()
@@ -133,7 +133,7 @@ impl TableState {
     /// failure and up to [`EXAMPLES`] of its newest failed spaces; the rest summed by
     /// retryability. Costs the classes plus the failed spaces.
     pub(super) fn failure_classes(&self, max: usize) -> FailureClasses {
-        let mut ranked: Vec<(u16, &Slot)> = self.classes.counted().collect();
+        let mut ranked: Vec<(u16, &ClassSlot)> = self.classes.counted().collect();
         let distinct = ranked.len() as u64;
         ranked
             .sort_by(|(_, a), (_, b)| b.failed.cmp(&a.failed).then_with(|| a.class.cmp(&b.class)));
@@ -141,8 +141,8 @@ impl TableState {
         let mut top: Vec<ClassCount> = Vec::new();
         let mut place: HashMap<u16, usize> = HashMap::new();
         for (id, slot) in ranked {
-            // "other" is the sum's name: a class that happens to be called so joins it.
-            if top.len() >= max || &*slot.class.name == "other" {
+            // OTHER is the sum's name: a class that happens to be called so joins it.
+            if top.len() >= max || slot.class.name.as_ref() == OTHER {
                 other[slot.class.retryable.index()] += slot.failed;
                 continue;
             }
