@@ -233,7 +233,7 @@ fn spaces_line(out: &mut String, b: &Burndown, time: &TimeScale) {
         r + 6.0,
         PLOT.bottom(),
         thousands(min),
-        WIDTH - 14.0
+        r + 44.0
     ));
 }
 
