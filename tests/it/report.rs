@@ -42,6 +42,7 @@ fn history_to(snap: &Snapshot) -> History {
         at: last.at.minus(Duration::from_secs(60)),
         spaces_finished: last.spaces_finished - 3,
         uploads_completed: last.uploads_completed - 600,
+        uploads_total: last.uploads_total,
         // Each instance 40 uploads back, so each has its own rate and ETA.
         instances: Arc::new(
             last.instances

@@ -2,7 +2,8 @@
 //! (WebDriver, through fantoccini) loads `/` from the real exporter over a table the simulated
 //! fleet is migrating. The figures it shows equal the gauges on `/metrics` of the same refresh,
 //! the page reloads itself and shows the fleet's progress, a `<script>` in a space id and markup
-//! in a worker id stay text, no request leaves loopback, and its screenshot is not blank.
+//! in a worker id stay text, no request leaves loopback, the burn-down plot and a sparkline per
+//! instance are drawn, the silent worker is marked, and its screenshot is not blank.
 //! `UPDATE_SCREENSHOT=1` also writes the screenshot to docs/status-page.png for the README.
 
 use migration_testkit::WorkerWrites;
@@ -169,6 +170,83 @@ fn mismatches(f: &BTreeMap<String, String>, m: &Metrics) -> Vec<String> {
     out
 }
 
+/// The burn-down plot is drawn (a line through the window, its axes' labels as text, a size on
+/// the page), every instance row has its sparkline, and the silent worker is marked.
+async fn assert_pictures(c: &Client) {
+    let v = c
+        .execute(
+            "const svg = document.getElementById('burndown');
+             if (!svg) return null;
+             const box = svg.getBoundingClientRect();
+             const line = svg.querySelector('path.line');
+             const rows = [...document.querySelectorAll('#instances tbody tr')];
+             return {
+               width: box.width, height: box.height,
+               d: line ? line.getAttribute('d') : '',
+               length: line ? line.getTotalLength() : 0,
+               labels: [...svg.querySelectorAll('text')].map(t => t.textContent),
+               caption: document.querySelector('#burndown-figure figcaption')?.textContent ?? '',
+               rows: rows.length,
+               sparks: rows.filter(r => {
+                 const s = r.querySelector('svg.spark');
+                 return s && s.querySelector('path')?.getAttribute('d')?.startsWith('M')
+                   && s.getAttribute('aria-label').startsWith('uploads completed: ')
+                   && s.getBoundingClientRect().width > 0;
+               }).length,
+               silent: [...document.querySelectorAll('#workers tr.silent')].map(r => r.dataset.worker),
+               silentCount: document.querySelector('[data-k=silent-workers]')?.textContent,
+               ago: document.querySelectorAll('#workers [data-k=ago]').length,
+             };",
+            vec![],
+        )
+        .await
+        .expect("inspect the pictures");
+    assert!(v.is_object(), "no burn-down plot on the page");
+    assert!(
+        v["width"].as_f64() > Some(100.0) && v["height"].as_f64() > Some(50.0),
+        "{v}"
+    );
+    let d = v["d"].as_str().unwrap_or_default();
+    assert!(d.starts_with('M') && d.contains('L'), "{v}");
+    assert!(v["length"].as_f64() > Some(0.0), "{v}");
+    let labels: Vec<&str> = v["labels"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for want in ["uploads remaining", "now", "spaces finished (dashed)"] {
+        assert!(labels.contains(&want), "no axis label {want:?}: {labels:?}");
+    }
+    assert!(labels.iter().any(|l| l.starts_with('−')), "{labels:?}");
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.parse::<u64>().is_ok() || l.contains(','))
+    );
+    assert!(
+        v["caption"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Uploads remaining: "),
+        "{v}"
+    );
+    assert!(v["rows"].as_u64() >= Some(2), "{v}");
+    assert_eq!(v["sparks"], v["rows"], "a sparkline per instance row: {v}");
+    assert!(
+        v["silent"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|w| w == EVIL_WORKER)),
+        "{v}"
+    );
+    assert_eq!(
+        v["silentCount"]
+            .as_str()
+            .and_then(|n| n.parse::<usize>().ok()),
+        v["silent"].as_array().map(Vec::len),
+        "{v}"
+    );
+    assert!(v["ago"].as_u64() > Some(0), "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_status_page_in_a_browser_shows_the_gauges_moves_and_stays_on_loopback() {
     let table = crate::harness::new_table("page").await;
@@ -186,12 +264,13 @@ async fn the_status_page_in_a_browser_shows_the_gauges_moves_and_stays_on_loopba
         ..FleetConfig::default()
     };
     let fleet = Fleet::prepare(&table, config).await.expect("prepare");
-    // A space and a worker whose ids are markup, stuck for two hours.
+    // A space and a worker whose ids are markup, stuck (and the worker silent) for two hours,
+    // on an instance that moves, so that the migration has an ETA to draw.
     let evil = record(
         "did:mailto:example.com:evil",
         EVIL_SPACE,
         Status::InProgress,
-        "9",
+        "2",
         EVIL_WORKER,
         100,
         10,
@@ -262,6 +341,8 @@ async fn the_status_page_in_a_browser_shows_the_gauges_moves_and_stays_on_loopba
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+
+    assert_pictures(&c).await;
 
     // Markup from the table is text: one script (the reload), nothing ran.
     let injected = c

@@ -1,6 +1,6 @@
 //! Numbers and durations written for people, the same on the monitor's text views and the
 //! exporter's status page: `37,088,337`, as the original monitor's `toLocaleString()` printed
-//! them, `12m 5s`, and an ETA with its range.
+//! them, `12m 5s`, how long ago (`4 min ago`), and an ETA with its range.
 
 use crate::report::{DurationSummary, Eta, EtaState};
 
@@ -43,6 +43,19 @@ pub fn time_per_space(d: &DurationSummary) -> String {
     }
     out.push(')');
     out
+}
+
+/// How long ago something happened, in its largest unit (rounded down): `12 s ago`,
+/// `4 min ago`, `3 h ago`, `2 d ago`. A negative age (a clock ahead of ours) reads `just now`.
+pub fn ago(seconds: f64) -> String {
+    let s = seconds.max(0.0).floor() as u64;
+    match s {
+        0 => "just now".to_owned(),
+        1..60 => format!("{s} s ago"),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..86_400 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
 }
 
 /// An ETA with its range: `2h 10m (1h 50m to 3h 5m)`, `done`, or why there is none.
@@ -96,6 +109,19 @@ mod tests {
             time_per_space(&d),
             "p50 12m 5s, p90 - (823 spaces; 3 without timestamps)"
         );
+    }
+
+    #[test]
+    fn an_age_reads_in_its_largest_unit() {
+        assert_eq!(ago(-30.0), "just now");
+        assert_eq!(ago(0.4), "just now");
+        assert_eq!(ago(12.9), "12 s ago");
+        assert_eq!(ago(59.9), "59 s ago");
+        assert_eq!(ago(60.0), "1 min ago");
+        assert_eq!(ago(299.0), "4 min ago");
+        assert_eq!(ago(3_600.0), "1 h ago");
+        assert_eq!(ago(86_399.0), "23 h ago");
+        assert_eq!(ago(2.5 * 86_400.0), "2 d ago");
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! and the HTTP server together, all stopped by one shutdown future. [`flags`] are its flags,
 //! [`refresh`] the loop that keeps the [`store`] fresh (with a short [`history`] for rates;
 //! [`classes_reload`] re-reads the classes file before each refresh),
-//! [`collector`] renders `/metrics`, [`status_page`] the status page and `/api/status`, [`http`]
+//! [`collector`] renders `/metrics`, [`status_page`] the status page and `/api/status` (its
+//! pictures drawn by [`svg`] on the geometry of [`charts`]), [`http`]
 //! holds the routes and [`web`] serves them (the web configuration file, TLS, auth and the limits
 //! that keep hostile clients from stopping a scrape). If the refresh loop ever ends on its own
 //! (a panic), the daemon stops and
 //! returns an error so that its supervisor restarts it, rather than serving an ever older
 //! snapshot.
 
+mod charts;
 mod classes_reload;
 mod collector;
 mod exposition;
@@ -19,6 +21,7 @@ mod http_section;
 mod refresh;
 pub mod status_page;
 mod store;
+mod svg;
 
 use std::sync::Arc;
 

@@ -4,7 +4,8 @@
 //! ([`Report`]); this file adds only the exporter's own facts (version, table, data age) and
 //! formats. [`StatusReport`] is the JSON, with versioned field names; [`render_html`] lays it out
 //! through a compile-time-checked askama template (`templates/status.html`, with its style and
-//! reload script beside it, embedded in the binary), which escapes every value from the table.
+//! reload script beside it, embedded in the binary), which escapes every value from the table;
+//! the pictures are inline SVG from [`crate::svg`], which escapes its own text.
 
 use std::time::Duration;
 
@@ -12,11 +13,15 @@ use askama::Template;
 use serde::Serialize;
 
 use super::store::Published;
+use super::svg;
 use migration_core::format::{self, duration, thousands};
 use migration_core::model::Timestamp;
 use migration_core::report::{
-    DurationSummary, Eta, MigrationEta, Progress, Report, seconds_between,
+    Burndown, DurationSummary, Eta, MigrationEta, Progress, Report, seconds_between,
 };
+
+/// An instance id in a picture's text is cut to this many characters.
+const ID_CHARS: usize = 40;
 
 /// The version of [`StatusReport`]'s field names; bumped when one changes meaning or goes.
 pub const VERSION: u32 = 1;
@@ -124,6 +129,45 @@ impl StatusPage<'_> {
         )
     }
 
+    /// The burn-down plot and its caption (the same figures as text), once there are two
+    /// snapshots. The SVG escapes its own text; the template escapes the caption.
+    fn burndown(&self) -> Option<(String, String)> {
+        let r = &self.s.report;
+        let b = r.burndown.as_ref()?;
+        let caption = burndown_caption(b, r.eta.as_ref());
+        let title = format!(
+            "Burn-down: uploads remaining over the last {}, and the projected finish",
+            duration(b.window_seconds)
+        );
+        let eta = r.eta.as_ref().map(|e| &e.eta);
+        Some((svg::burndown(b, eta, &title, &caption), caption))
+    }
+
+    /// One instance's sparkline of uploads completed over the window, or nothing before two
+    /// snapshots.
+    fn sparkline(&self, instance_id: &str) -> String {
+        let Some(b) = self.s.report.burndown.as_ref() else {
+            return String::new();
+        };
+        let Some(series) = b.instance(instance_id) else {
+            return String::new();
+        };
+        let Some((first, last)) = series.ends() else {
+            return String::new();
+        };
+        let label = format!(
+            "uploads completed: {} → {} over {}",
+            thousands(first.uploads_completed),
+            thousands(last.uploads_completed),
+            duration(first.seconds_ago)
+        );
+        svg::sparkline(series, b.window_seconds, &label)
+    }
+
+    fn ago(&self, age: &Option<f64>) -> String {
+        age.map_or_else(String::new, format::ago)
+    }
+
     fn when(&self, t: &Option<Timestamp>) -> String {
         t.map_or_else(|| "-".to_owned(), Timestamp::to_iso)
     }
@@ -148,6 +192,38 @@ impl StatusPage<'_> {
             thousands(p.total),
         )
     }
+}
+
+/// The burn-down's figures as text: uploads remaining and spaces finished at both ends of the
+/// window, and the projected finish with its range.
+fn burndown_caption(b: &Burndown, eta: Option<&MigrationEta>) -> String {
+    let Some((first, last)) = b.ends() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "Uploads remaining: {} {} ago, {} now ({} completed in the window); spaces finished: {} → {}.",
+        thousands(first.uploads_remaining),
+        duration(first.seconds_ago),
+        thousands(last.uploads_remaining),
+        thousands(
+            last.uploads_completed
+                .saturating_sub(first.uploads_completed)
+        ),
+        thousands(first.spaces_finished),
+        thousands(last.spaces_finished),
+    );
+    if let Some(e) = eta {
+        let slowest = e
+            .slowest_instance
+            .as_deref()
+            .map(|id| format!(" (slowest instance {})", svg::bounded(id, ID_CHARS)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            " Projected finish{slowest}: {}.",
+            format::eta(&e.eta)
+        ));
+    }
+    out
 }
 
 /// The page, reloading itself every `refresh` when JavaScript runs.
@@ -361,5 +437,43 @@ mod tests {
             !html.contains("http://") && !html.contains("https://"),
             "no external asset"
         );
+    }
+
+    #[test]
+    fn the_page_draws_the_burn_down_the_sparklines_and_marks_a_silent_worker() {
+        let mut p = published("1", "7", "s");
+        let mut snap = (**p.snapshot.as_ref().expect("a snapshot")).clone();
+        if let Some(stats) = snap.workers.values_mut().next() {
+            stats.last_update = Some(Timestamp::from_millis(NOW - 4 * 3_600_000));
+        }
+        p.snapshot = Some(Arc::new(snap));
+        let r = StatusReport::new(&p, "t", Timestamp::from_millis(NOW));
+        let w = &r.report.workers[0];
+        assert!(
+            w.silent,
+            "4 h without a write, 2 spaces in progress, --stuck-after 1h"
+        );
+        assert_eq!(w.last_activity_age_seconds, Some(14_400.0));
+        assert_eq!(r.report.silent_workers, 1);
+        let json = serde_json::to_value(&r).expect("serialisable");
+        assert_eq!(json["workers"][0]["silent"], true);
+        assert_eq!(json["burndown"]["points"][1]["uploads_remaining"], 907);
+        let html = render_html(&r, "/metrics", Duration::from_secs(30));
+        assert!(html.contains("<svg id=\"burndown\""), "{html}");
+        assert!(html.contains("<path class=\"line\" d=\"M"));
+        assert!(html.contains(
+            "<figcaption data-k=\"burndown-caption\">Uploads remaining: 1,507 1m 0s ago, 907 now \
+             (600 completed in the window); spaces finished: 1,235 → 1,235. Projected finish \
+             (slowest instance 1): 1m 31s (1m 31s to 1m 31s).</figcaption>"
+        ), "{html}");
+        assert_eq!(
+            html.matches("<svg class=\"spark\"").count(),
+            1,
+            "one per instance"
+        );
+        assert!(html.contains("aria-label=\"uploads completed: 49,503 → 50,103 over 1m 0s\""));
+        assert!(html.contains("class=\"silent\"") && html.contains("data-k=\"silent\">silent</b>"));
+        assert!(html.contains("<span class=\"ago\" data-k=\"ago\">4 h ago</span>"));
+        assert!(html.contains("<span data-k=\"silent-workers\">1</span> silent"));
     }
 }

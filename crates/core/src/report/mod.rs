@@ -5,7 +5,8 @@
 //!
 //! [`counts`] holds the shapes (spaces by status, part of a whole), [`rollup`] the per-instance
 //! and per-worker sums in id order, [`rate`] the throughput over the history, [`eta`] when each
-//! instance and the migration end, [`durations`] how long spaces take, [`lists`] the named stuck
+//! instance and the migration end, [`series`] the recent window as a burn-down and per-instance
+//! series for the page's pictures, [`durations`] how long spaces take, [`lists`] the named stuck
 //! and failed spaces, [`failures`] the failed spaces by error class. Every type serialises with
 //! the field names of `/api/status` (version 1) and `--json`.
 
@@ -16,6 +17,7 @@ pub mod failures;
 pub mod lists;
 pub mod rate;
 pub mod rollup;
+pub mod series;
 
 use std::time::Duration;
 
@@ -31,6 +33,7 @@ pub use failures::FailureClassReport;
 pub use lists::{FailedSpaceReport, StuckSpaceReport};
 pub use rate::Throughput;
 pub use rollup::{InstanceReport, WorkerReport};
+pub use series::{Burndown, BurndownPoint, InstanceSeries, SeriesPoint};
 
 /// The migration as of one snapshot. Serialises as the figures' part of `/api/status`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,12 +54,17 @@ pub struct Report {
     /// When each instance and the migration end, over the history's span; `None` before two
     /// snapshots.
     pub eta: Option<MigrationEta>,
+    /// The history's window as series (the burn-down and each instance's uploads completed);
+    /// `None` before two snapshots.
+    pub burndown: Option<Burndown>,
     /// How long completed spaces took, over the whole table; none before a completed space.
     pub durations: Option<DurationSummary>,
     /// In id order.
     pub instances: Vec<InstanceReport>,
     /// In (instance, worker) id order.
     pub workers: Vec<WorkerReport>,
+    /// Workers marked `silent`.
+    pub silent_workers: u64,
     /// Oldest first, at most `--metrics.max-space-series`.
     pub stuck_spaces: Vec<StuckSpaceReport>,
     /// Newest first, at most `--metrics.max-failed-space-series`.
@@ -73,7 +81,7 @@ impl Report {
         let by_status = snap.by_status();
         let spaces = StatusCounts::of_totals(&by_status);
         let uploads = Progress::uploads_of(&by_status);
-        let workers = rollup::workers(snap);
+        let workers = rollup::workers(snap, now);
         let instances = rollup::instances(&workers, snap);
         Report {
             taken_at: snap.taken_at,
@@ -85,8 +93,10 @@ impl Report {
             invalid_items: snap.invalid_items,
             throughput: Throughput::over(history),
             eta: MigrationEta::over(history, &instances),
+            burndown: Burndown::over(history, &instances),
             durations: rollup::overall_durations(snap),
             instances,
+            silent_workers: workers.iter().filter(|w| w.silent).count() as u64,
             workers,
             stuck_spaces: lists::stuck(snap, now),
             failed_spaces: lists::failed(snap, now),
@@ -106,9 +116,11 @@ impl Report {
             invalid_items: 0,
             throughput: None,
             eta: None,
+            burndown: None,
             durations: None,
             instances: Vec::new(),
             workers: Vec::new(),
+            silent_workers: 0,
             stuck_spaces: Vec::new(),
             failed_spaces: Vec::new(),
             failure_classes: Vec::new(),

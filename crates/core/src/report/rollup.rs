@@ -1,11 +1,11 @@
 //! The per-instance and per-worker roll-ups of a snapshot, in the order people read ids
-//! (numbers numerically, `2` before `10`, then text).
+//! (numbers numerically, `2` before `10`, then text), with each worker's silence judged once.
 
 use serde::Serialize;
 
 use super::counts::{Progress, StatusCounts};
 use super::durations::DurationSummary;
-use super::iso_opt;
+use super::{iso_opt, seconds_between};
 use crate::model::Timestamp;
 use crate::state::snapshot::Snapshot;
 
@@ -33,6 +33,25 @@ pub struct WorkerReport {
     /// `migration_worker_last_update_timestamp_seconds` exports); ISO 8601 in JSON.
     #[serde(serialize_with = "iso_opt")]
     pub last_activity: Option<Timestamp>,
+    /// Seconds from `last_activity` to the report's `now` (negative when the worker's clock is
+    /// ahead); none without a last activity.
+    pub last_activity_age_seconds: Option<f64>,
+    /// Written nothing for longer than the stuck threshold while it holds pending or
+    /// in-progress spaces: the rule of the `MigrationWorkerSilent` alert. Never for the
+    /// unassigned spaces (empty worker id) nor without a last activity.
+    pub silent: bool,
+}
+
+impl WorkerReport {
+    /// Whether a worker with these figures is silent, `stuck_after` judging its age.
+    fn is_silent(&self, stuck_after: std::time::Duration) -> bool {
+        let open = self.spaces.pending + self.spaces.in_progress;
+        !self.worker_id.is_empty()
+            && open > 0
+            && self
+                .last_activity_age_seconds
+                .is_some_and(|age| age > stuck_after.as_secs_f64())
+    }
 }
 
 /// Sorts ids numerically where they are numbers, then as text.
@@ -40,18 +59,24 @@ pub fn id_order(id: &str) -> (u64, &str) {
     (id.parse().unwrap_or(u64::MAX), id)
 }
 
-/// The workers of a snapshot, in id order.
-pub fn workers(snap: &Snapshot) -> Vec<WorkerReport> {
+/// The workers of a snapshot, in id order, their silence as of `now`.
+pub fn workers(snap: &Snapshot, now: Timestamp) -> Vec<WorkerReport> {
     let mut out: Vec<WorkerReport> = snap
         .workers
         .iter()
-        .map(|(key, stats)| WorkerReport {
-            instance_id: key.instance_id.clone(),
-            worker_id: key.worker_id.clone(),
-            spaces: StatusCounts::of_totals(&stats.by_status),
-            uploads: Progress::uploads_of_worker(stats),
-            stuck: stats.stuck,
-            last_activity: stats.last_update,
+        .map(|(key, stats)| {
+            let mut w = WorkerReport {
+                instance_id: key.instance_id.clone(),
+                worker_id: key.worker_id.clone(),
+                spaces: StatusCounts::of_totals(&stats.by_status),
+                uploads: Progress::uploads_of_worker(stats),
+                stuck: stats.stuck,
+                last_activity: stats.last_update,
+                last_activity_age_seconds: stats.last_update.map(|t| seconds_between(t, now)),
+                silent: false,
+            };
+            w.silent = w.is_silent(snap.stuck_after);
+            w
         })
         .collect();
     out.sort_by(|a, b| {
@@ -99,7 +124,50 @@ pub fn overall_durations(snap: &Snapshot) -> Option<DurationSummary> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    fn worker(worker_id: &str, pending: u64, in_progress: u64, age: Option<f64>) -> WorkerReport {
+        WorkerReport {
+            instance_id: "1".into(),
+            worker_id: worker_id.into(),
+            spaces: StatusCounts {
+                pending,
+                in_progress,
+                completed: 3,
+                ..StatusCounts::default()
+            },
+            uploads: Progress::default(),
+            stuck: 0,
+            last_activity: None,
+            last_activity_age_seconds: age,
+            silent: false,
+        }
+    }
+
+    #[test]
+    fn a_worker_is_silent_when_it_wrote_nothing_for_too_long_with_open_spaces() {
+        let after = Duration::from_secs(300);
+        assert!(worker("7", 0, 2, Some(301.0)).is_silent(after));
+        assert!(
+            worker("7", 4, 0, Some(301.0)).is_silent(after),
+            "pending spaces count, as in the alert"
+        );
+        assert!(!worker("7", 0, 2, Some(300.0)).is_silent(after), "not yet");
+        assert!(
+            !worker("7", 0, 0, Some(9_999.0)).is_silent(after),
+            "nothing left to do: idle, not silent"
+        );
+        assert!(
+            !worker("", 0, 2, Some(9_999.0)).is_silent(after),
+            "unassigned spaces are no worker's"
+        );
+        assert!(
+            !worker("7", 0, 2, None).is_silent(after),
+            "no readable updatedAt: no age to judge"
+        );
+    }
 
     #[test]
     fn ids_read_numerically_then_as_text() {

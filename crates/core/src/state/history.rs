@@ -1,6 +1,7 @@
-//! A short memory of recent snapshots (spaces finished and uploads completed at each refresh,
-//! overall and per instance), kept by the exporter's refresh loop and the monitor's `--watch`, from which the report
-//! computes rates and an ETA without reading DynamoDB again.
+//! A short memory of recent snapshots (spaces finished, uploads completed and in all at each
+//! refresh, overall and per instance), kept by the exporter's refresh loop and the monitor's
+//! `--watch`, from which the report computes rates, an ETA and the burn-down without reading
+//! DynamoDB again.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use super::snapshot::Snapshot;
 use crate::model::{Status, Timestamp};
 
 /// At most this many points are kept ...
-const CAPACITY: usize = 120;
+pub const CAPACITY: usize = 120;
 /// ... and none older than this before the newest: the rate is over the last few minutes.
 const WINDOW: Duration = Duration::from_secs(10 * 60);
 
@@ -21,6 +22,8 @@ pub struct Point {
     /// Spaces completed or failed: finished either way.
     pub spaces_finished: u64,
     pub uploads_completed: u64,
+    /// Uploads in all (`totalUploads` summed): what remained is this minus the completed.
+    pub uploads_total: u64,
     /// Uploads completed per instance, by instance id (shared: clones of a history are cheap).
     pub instances: Arc<BTreeMap<String, u64>>,
 }
@@ -38,8 +41,16 @@ impl Point {
             spaces_finished: by_status[Status::Completed.index()].spaces
                 + by_status[Status::Failed.index()].spaces,
             uploads_completed: by_status.iter().map(|t| t.completed_uploads).sum(),
+            uploads_total: by_status.iter().map(|t| t.uploads).sum(),
             instances: Arc::new(instances),
         }
+    }
+}
+
+impl Point {
+    /// Uploads not yet completed at this point.
+    pub fn uploads_remaining(&self) -> u64 {
+        self.uploads_total.saturating_sub(self.uploads_completed)
     }
 }
 
@@ -88,13 +99,14 @@ impl History {
     }
 }
 
-/// A point `second`s after a fixed instant, for this crate's tests.
+/// A point `second`s after a fixed instant with nothing remaining, for this crate's tests.
 #[cfg(test)]
 pub(crate) fn test_point(second: i64, spaces: u64, uploads: u64) -> Point {
     Point {
         at: Timestamp::from_millis(1_800_000_000_000 + second * 1000),
         spaces_finished: spaces,
         uploads_completed: uploads,
+        uploads_total: uploads,
         instances: Arc::default(),
     }
 }
