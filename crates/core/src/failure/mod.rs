@@ -80,9 +80,12 @@ pub struct Classifier {
 }
 
 impl Default for Classifier {
-    /// The bundled rules.
+    /// The bundled rules, compiled once per process and shared.
     fn default() -> Self {
-        Classifier::new(Rules::bundled())
+        static BUNDLED: std::sync::OnceLock<Arc<Rules>> = std::sync::OnceLock::new();
+        Classifier {
+            rules: BUNDLED.get_or_init(|| Arc::new(Rules::bundled())).clone(),
+        }
     }
 }
 
