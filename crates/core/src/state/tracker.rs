@@ -1,64 +1,25 @@
-//! Keeping the state fresh. A [`Tracker`] holds the per-space [`TableState`] and refreshes it
-//! two ways ([`RefreshKind`]): a full parallel Scan (at start, every `full_interval`, and
-//! whenever the status index cannot be used), which replaces the state and counts drift; and in
-//! between, an incremental refresh that queries the status index for each status with
-//! `updatedAt` after the previous refresh's start minus an overlap, and applies only what is
-//! newer. Each refresh returns a [`RefreshReport`]; looping, backoff and publishing are the
+//! Keeping the state fresh. A [`Tracker`] reads the table for its [`Engine`] two ways
+//! ([`RefreshKind`]): a full parallel Scan (at start, every `full_interval`, and whenever the
+//! status index cannot be used), which replaces the state and counts drift; and in between, an
+//! incremental refresh that queries the status index for each status with `updatedAt` after
+//! the previous refresh's start minus an overlap. What each read does to the state is the
+//! engine's; each refresh returns a [`RefreshReport`]; looping, backoff and publishing are the
 //! exporter's business.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::snapshot::{FoldContext, Snapshot, Transitions};
-use super::spaces::{Change, DEFAULT_BOUNDS, TableState};
+use super::engine::Engine;
+pub use super::refresh::{RefreshReport, RefreshSettings};
+use super::snapshot::Snapshot;
+use super::spaces::TableState;
 use crate::failure::Classifier;
-use crate::model::{InvalidReason, SpaceProgress, Status, Timestamp};
+use crate::model::{SpaceProgress, Status, Timestamp};
 use crate::table::item;
 use crate::table::{ErrorKind, IndexCheck, ProgressTable, Projection, TableError};
-
-/// How the refresh loop reads and judges the table.
-#[derive(Debug, Clone)]
-pub struct RefreshSettings {
-    /// Time from the start of one refresh to the start of the next.
-    pub interval: Duration,
-    /// Time between full scans; incremental refreshes in between.
-    pub full_interval: Duration,
-    /// How far before the previous refresh's start an incremental refresh looks, for index
-    /// propagation delay and worker clock skew.
-    pub overlap: Duration,
-    /// In-progress spaces not updated for this long are stuck.
-    pub stuck_after: Duration,
-    /// Parallel scan segments.
-    pub segments: u32,
-    /// How many stuck spaces to name in metrics.
-    pub max_stuck_spaces: usize,
-    /// How many recently failed spaces to name in metrics.
-    pub max_failed_spaces: usize,
-    /// How many error classes to name in metrics (the rest are summed as other).
-    pub max_error_classes: usize,
-    /// Upper bounds of the duration histograms, in seconds, increasing.
-    pub duration_buckets: Vec<u32>,
-}
-
-impl RefreshSettings {
-    /// Settings for one-off full scans (the CLI).
-    pub fn full_only(stuck_after: Duration, segments: u32) -> Self {
-        RefreshSettings {
-            interval: Duration::ZERO,
-            full_interval: Duration::ZERO,
-            overlap: Duration::ZERO,
-            stuck_after,
-            segments,
-            max_stuck_spaces: 0,
-            max_failed_spaces: 0,
-            max_error_classes: usize::MAX,
-            duration_buckets: DEFAULT_BOUNDS.to_vec(),
-        }
-    }
-}
 
 /// Which kind of refresh produced a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,76 +45,43 @@ impl RefreshKind {
     }
 }
 
-/// What one refresh read and changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RefreshReport {
-    /// Items read.
-    pub items: u64,
-    /// Items read with each problem (by [`InvalidReason::index`]).
-    pub invalid: [u64; InvalidReason::ALL.len()],
-    /// Spaces whose contribution changed (or appeared, or were removed).
-    pub changed: u64,
-    /// Differences a full scan found that incremental refreshes should have applied
-    /// (including deletions, which the index cannot show).
-    pub drift: u64,
-    /// Status changes this refresh applied: a held space read with another status. A space
-    /// seen for the first time or deleted is no transition; a space that changed several times
-    /// between two reads counts once, from the status held to the status read.
-    pub transitions: Transitions,
-}
-
-impl RefreshReport {
-    fn read(&mut self, p: &SpaceProgress) {
-        self.items += 1;
-        for r in p.problems.iter() {
-            self.invalid[r.index()] += 1;
-        }
-    }
-}
-
-/// The per-space state of one table and how to refresh it.
+/// The per-space state of one table and how to refresh it: the [`Engine`] and the reads.
 pub struct Tracker {
     table: ProgressTable,
-    settings: Arc<RefreshSettings>,
-    state: TableState,
+    engine: Engine,
     /// `None` until checked; the check is repeated at each full scan while unusable.
     index: Option<IndexCheck>,
     /// Whether a denied index check was logged (once).
     index_denied_logged: bool,
     last_full: Option<Instant>,
-    /// Start of the last successful refresh (the exporter's clock): what its snapshot is as of.
-    last_started: Option<Timestamp>,
 }
 
 impl Tracker {
     /// A tracker reading `table` with `settings` (shared with whoever else reads them).
     pub fn new(table: ProgressTable, settings: impl Into<Arc<RefreshSettings>>) -> Self {
-        let settings = settings.into();
         Tracker {
             table,
-            state: TableState::with_duration_bounds(&settings.duration_buckets),
-            settings,
+            engine: Engine::new(settings.into()),
             index: None,
             index_denied_logged: false,
             last_full: None,
-            last_started: None,
         }
     }
 
     /// The settings it refreshes with.
     pub fn settings(&self) -> &RefreshSettings {
-        &self.settings
+        self.engine.settings()
     }
 
     /// The state held.
     pub fn state(&self) -> &TableState {
-        &self.state
+        self.engine.state()
     }
 
     /// Classifies failed spaces with `classifier` from now on; the next refresh is a full scan,
     /// which reads every failed space again and so reclassifies them all.
     pub fn set_classifier(&mut self, classifier: Classifier) {
-        self.state.set_classifier(classifier);
+        self.engine.set_classifier(classifier);
         self.last_full = None;
     }
 
@@ -166,8 +94,8 @@ impl Tracker {
     pub fn next_kind(&self) -> RefreshKind {
         let full_due = self
             .last_full
-            .is_none_or(|t| t.elapsed() >= self.settings.full_interval);
-        if full_due || !self.index_usable() || self.last_started.is_none() {
+            .is_none_or(|t| t.elapsed() >= self.settings().full_interval);
+        if full_due || !self.index_usable() || self.engine.last_started().is_none() {
             RefreshKind::Full
         } else {
             RefreshKind::Incremental
@@ -210,8 +138,7 @@ impl Tracker {
             }
         }
         let started = Timestamp::now();
-        let visible_before = self.last_started;
-        let segments = self.settings.segments.max(1);
+        let segments = self.settings().segments.max(1);
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<SpaceProgress>>();
         let mut tasks = JoinSet::new();
         for segment in 0..segments {
@@ -227,24 +154,13 @@ impl Tracker {
             });
         }
         drop(tx);
-        self.state.begin_scan();
-        let mut report = RefreshReport::default();
+        let mut scan = self.engine.full_scan(started);
         let mut running = segments;
         let mut open = true;
         while open || running > 0 {
             tokio::select! {
                 batch = rx.recv(), if open => match batch {
-                    Some(batch) => {
-                        for p in &batch {
-                            report.read(p);
-                            let scanned = self.state.apply_scanned(p, visible_before);
-                            report.changed += u64::from(scanned.changed);
-                            report.drift += u64::from(scanned.drift);
-                            if let Some((from, to)) = scanned.transition {
-                                report.transitions.count(from, to);
-                            }
-                        }
-                    }
+                    Some(batch) => batch.iter().for_each(|p| scan.apply(p)),
                     None => open = false,
                 },
                 joined = tasks.join_next(), if running > 0 => {
@@ -265,23 +181,18 @@ impl Tracker {
                 }
             }
         }
-        let removed = self.state.end_scan();
-        self.state.settle();
-        report.drift += if visible_before.is_some() { removed } else { 0 };
-        report.changed += removed;
+        let report = scan.finish();
         self.last_full = Some(Instant::now());
-        self.last_started = Some(started);
         Ok(report)
     }
 
     /// Queries the status index for what changed since the previous refresh began (minus the
     /// overlap) and applies what is newer than the state holds.
     pub async fn incremental(&mut self) -> Result<RefreshReport, TableError> {
-        let Some(previous) = self.last_started else {
+        let Some(since) = self.engine.since() else {
             return self.full().await;
         };
         let started = Timestamp::now();
-        let since = previous.minus(self.settings.overlap);
         let table = &self.table;
         let query = |status: Status| async move {
             let mut found = Vec::new();
@@ -298,43 +209,19 @@ impl Tracker {
             query(Status::Completed),
             query(Status::Failed)
         )?;
-        let mut report = RefreshReport::default();
-        for p in pending
-            .iter()
-            .chain(&in_progress)
-            .chain(&completed)
-            .chain(&failed)
-        {
-            report.read(p);
-            match self.state.apply(p) {
-                Change::Inserted => report.changed += 1,
-                Change::Replaced { from, to } => {
-                    report.changed += 1;
-                    report.transitions.count(from, to);
-                }
-                Change::Unchanged | Change::Older => {}
-            }
-        }
-        self.state.settle();
-        self.last_started = Some(started);
-        Ok(report)
+        let read: [&[SpaceProgress]; 4] = [&pending, &in_progress, &completed, &failed];
+        Ok(self.engine.incremental(started, read.into_iter().flatten()))
     }
 
     /// The snapshot of the state, as of the start of the last successful read (now, before
     /// any): the table is at least that fresh, and stuck spaces are judged at that instant.
     pub fn snapshot(&self) -> Snapshot {
-        self.snapshot_at(self.last_started.unwrap_or_else(Timestamp::now))
+        self.engine.snapshot()
     }
 
     /// The snapshot of the state with staleness judged at `now`.
     pub fn snapshot_at(&self, now: Timestamp) -> Snapshot {
-        self.state.snapshot(FoldContext {
-            now,
-            stuck_after: self.settings.stuck_after,
-            max_stuck_spaces: self.settings.max_stuck_spaces,
-            max_failed_spaces: self.settings.max_failed_spaces,
-            max_error_classes: self.settings.max_error_classes,
-        })
+        self.engine.snapshot_at(now)
     }
 }
 

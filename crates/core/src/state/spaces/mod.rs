@@ -7,7 +7,7 @@
 //! Each pair's newest `updatedAt` (when its worker last wrote anything) comes from a short list
 //! of the pair's [`NEWEST_KEPT`] newest spaces, kept as entries change: a change costs a look at
 //! that list, not at the pair's spaces. Only when every listed space has left the pair (moved
-//! to another worker, deleted, or rewritten older by a full scan) with no newer write in
+//! to another worker, deleted, or rewritten with an older `updatedAt`) with no newer write in
 //! between does [`TableState::settle`] refill the list with one pass over the state.
 
 mod classes;
@@ -82,8 +82,6 @@ pub enum Change {
     Replaced { from: Status, to: Status },
     /// The same contribution as held.
     Unchanged,
-    /// Older than what is held (`updatedAt` before the held one): ignored.
-    Older,
 }
 
 /// What applying a record read by a full scan did.
@@ -259,12 +257,12 @@ impl TableState {
         }
     }
 
-    /// Applies a record read from the status index: kept unless it is older than what is held.
+    /// Applies a record as the space is now (read from the status index, or loaded whole),
+    /// whatever its `updatedAt`: a worker whose clock runs behind may rewrite a space older.
     pub fn apply(&mut self, p: &SpaceProgress) -> Change {
         let id = space_id(&p.key.customer, &p.key.space);
         let mut new = self.entry_for(p);
         match self.entries.get(&id).copied() {
-            Some(old) if new.updated_ms < old.updated_ms => Change::Older,
             Some(old) if old.same(&new) => Change::Unchanged,
             Some(old) => {
                 new.seen = old.seen;
@@ -461,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_and_older_versions_do_not_double_count() {
+    fn duplicates_do_not_double_count_and_an_older_rewrite_replaces() {
         let mut st = TableState::new();
         st.apply(&rec("a", Status::InProgress, "w1", 10, 100));
         assert_eq!(
@@ -469,13 +467,17 @@ mod tests {
             Change::Unchanged
         );
         st.apply(&rec("a", Status::Completed, "w1", 100, 200));
+        // A worker whose clock is behind retries it: its write is the space as it is now.
         assert_eq!(
-            st.apply(&rec("a", Status::InProgress, "w1", 10, 100)),
-            Change::Older
+            st.apply(&rec("a", Status::InProgress, "w2", 10, 150)),
+            Change::Replaced {
+                from: Status::Completed,
+                to: Status::InProgress
+            }
         );
         let s = st.snapshot(ctx(300));
-        assert_eq!(spaces(&s, "w1", Status::Completed), 1);
-        assert_eq!(spaces(&s, "w1", Status::InProgress), 0);
+        assert_eq!(spaces(&s, "w1", Status::Completed), 0);
+        assert_eq!(spaces(&s, "w2", Status::InProgress), 1);
     }
 
     #[test]
