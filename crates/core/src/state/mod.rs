@@ -10,3 +10,6 @@ pub mod refresh;
 pub mod snapshot;
 pub mod spaces;
 pub mod tracker;
+
+#[cfg(test)]
+mod model_check;
