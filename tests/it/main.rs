@@ -11,6 +11,7 @@ mod harness;
 
 mod alerting_e2e;
 mod alerts;
+mod clock_skew;
 mod daemon;
 mod daemon_faults;
 mod daemon_truth;
