@@ -4,6 +4,7 @@
 //! [`stack`] adds Prometheus, Alertmanager and a webhook sink for the dashboard and alert tests.
 
 pub mod promql;
+pub mod proxy;
 pub mod stack;
 
 use migration_testkit::{SpaceRecord, WorkerWrites};
@@ -37,7 +38,7 @@ pub fn dynamodb_local() -> &'static DynamoLocal {
     LOCAL.get_or_init(start_dynamodb_local)
 }
 
-fn dynamodb_local_dir() -> PathBuf {
+pub fn dynamodb_local_dir() -> PathBuf {
     std::env::var_os("DYNAMODB_LOCAL_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/dynamodb-local"))
