@@ -1,17 +1,23 @@
 //! Two exporter replicas over one table, scraped by a real Prometheus under one job, give the same
 //! answers as one: every dashboard panel query (but the exporter-health row, which is per replica
-//! by design), every recording rule and every alert on the migration's data is evaluated at the
-//! same instant on a Prometheus scraping both replicas and on one scraping a single replica, and
-//! the results must match series for series. Values match within 40% (two Prometheus servers
-//! sample at different instants, which moves rates and slopes: up to 17% was seen on a loaded
-//! machine); a doubled total is 100% off and a halved one 50%, so either still fails. The table has a silent worker, stuck spaces, a recent failure and a completion, so the
-//! alert expressions return series rather than agreeing on nothing.
+//! by design), every recording rule and every alert on the migration's data is evaluated on one
+//! Prometheus scraping both replicas, at one instant, as written and with every raw selector
+//! narrowed to one replica (`instance="..."`): what both replicas read against what one read,
+//! from the same samples, for each replica. The results must match series for series: exactly,
+//! and the same for each replica, where no range of raw samples is involved (they read one quiet
+//! table); where one is (each replica is scraped at its own offset and its counters step at its
+//! own refresh, so their rates differ a little), the two-replica answer must lie between the two
+//! replicas' own, within 1e-9: never an answer neither replica gives, so a doubled total or a
+//! halved one fails.
+//! Every expression returns series on this table (a silent worker, stuck spaces, recent failures
+//! of two classes, a completion) except those named in [`EMPTY_HERE`], with why.
 
 use migration_testkit::WorkerWrites;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::dashboards::{all_panels, dashboards, substitute};
+use crate::harness::promql::with_matcher;
 use crate::harness::stack::{self, Prometheus, RULE_FILES, bundled_rules};
 use crate::harness::wait_for;
 use migration_core::model::{Status, Timestamp};
@@ -57,7 +63,42 @@ async fn two_replicas_under_one_job_give_the_same_answers_as_one() {
         30,
         now.minus(Duration::from_secs(1800)),
     ));
+    // A permanent failure, and ten spaces in progress that fail below (a surge).
+    let mut proof = stack::space(
+        "did:key:z6MkProof",
+        Status::Failed,
+        Some("2"),
+        Some("4"),
+        50,
+        10,
+        now.minus(Duration::from_secs(120)),
+    );
+    proof.error = Some("invalid proof: delegation expired".into());
+    spaces.push(proof);
+    for i in 0..10 {
+        spaces.push(stack::space(
+            &format!("did:key:z6MkSurge{i}"),
+            Status::InProgress,
+            Some("1"),
+            Some("2"),
+            40,
+            5,
+            now.minus(Duration::from_secs(60)),
+        ));
+    }
     let (table, one) = stack::exporter_over("replicas", &spaces).await;
+    // And an item no worker should write (more uploads done than it has): counted as invalid.
+    // Its status is one the index shows, so the replica already running reads it too.
+    let odd = item::encode(&stack::space(
+        "did:key:z6MkOdd",
+        Status::Pending,
+        Some("1"),
+        Some("1"),
+        5,
+        9,
+        now,
+    ));
+    table.put_items(vec![odd]).await.unwrap();
     let two = crate::harness::Exporter::start(
         &crate::harness::dynamodb_local().endpoint,
         table.name(),
@@ -65,41 +106,41 @@ async fn two_replicas_under_one_job_give_the_same_answers_as_one() {
     );
     two.wait_ready(Duration::from_secs(60));
     let both = prometheus(&[&one.addr, &two.addr]);
-    let single = prometheus(&[&one.addr]);
-    for p in [&both, &single] {
-        wait_for("three scrapes", Duration::from_secs(30), || {
-            p.value(&format!(
-                "min(count_over_time(up{{job=\"{JOB}\"}}[1m])) >= 3"
-            ))
-            .ok_or_else(|| p.log())
-        });
-    }
+    wait_for("three scrapes", Duration::from_secs(30), || {
+        both.value(&format!(
+            "min(count_over_time(up{{job=\"{JOB}\"}}[1m])) >= 3"
+        ))
+        .ok_or_else(|| both.log())
+    });
 
-    // A space completes, so counters and slopes move.
-    for s in spaces
-        .iter_mut()
-        .filter(|s| s.key.space == "did:key:z6MkBusy1")
-    {
-        s.status = Status::Completed;
-        s.completed_uploads = s.total_uploads;
+    // A space completes and ten fail, so counters and slopes move.
+    for s in spaces.iter_mut() {
+        if s.key.space == "did:key:z6MkBusy1" {
+            s.status = Status::Completed;
+            s.completed_uploads = s.total_uploads;
+        } else if s.key.space.starts_with("did:key:z6MkSurge") {
+            s.status = Status::Failed;
+            s.error = Some("Connection timeout after 3 retries".into());
+        } else {
+            continue;
+        }
         s.updated_at = Some(Timestamp::now());
     }
     table
         .put_items(spaces.iter().map(item::encode).collect())
         .await
         .unwrap();
-    for p in [&both, &single] {
-        wait_for(
-            "the completion counted",
-            Duration::from_secs(30),
-            || match p.value(
-                r#"min(migration_space_transitions_total{from="in-progress",to="completed"})"#,
-            ) {
-                Some(v) if v >= 1.0 => Ok(()),
-                other => Err(format!("{other:?}")),
-            },
-        );
-    }
+    wait_for(
+        "the completion counted by both replicas",
+        Duration::from_secs(30),
+        || match both
+            .value(r#"min(migration_space_transitions_total{from="in-progress",to="completed"})"#)
+        {
+            Some(v) if v >= 1.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    // Both replicas' refreshes and two scrapes of each after them, and the rules evaluated.
     std::thread::sleep(Duration::from_secs(5));
 
     // Every expression: panels (but exporter health), recording rules, data alerts.
@@ -122,7 +163,7 @@ async fn two_replicas_under_one_job_give_the_same_answers_as_one() {
             }
         }
     }
-    let rules = single.api("/api/v1/rules");
+    let rules = both.api("/api/v1/rules");
     for group in rules["groups"].as_array().unwrap() {
         for rule in group["rules"].as_array().unwrap() {
             if rule["labels"]["component"] == "exporter" {
@@ -136,41 +177,89 @@ async fn two_replicas_under_one_job_give_the_same_answers_as_one() {
     assert!(exprs.iter().any(|(n, _)| n == "job:migration_eta:seconds"));
 
     let at = Timestamp::now().minus(Duration::from_secs(2)).as_secs_f64();
-    let mut answered = 0;
+    let narrow = |addr: &str, expr: &str| {
+        let e = with_matcher(expr, &format!("instance=\"{addr}\""));
+        by_labels(&both.query_at(&e, at).unwrap())
+    };
+    let mut empty = Vec::new();
     let mut differences = Vec::new();
+    let mut spread = 0.0f64;
     for (owner, expr) in &exprs {
         let a = by_labels(&both.query_at(expr, at).unwrap());
-        let b = by_labels(&single.query_at(expr, at).unwrap());
-        answered += usize::from(!b.is_empty());
-        if a.keys().ne(b.keys()) {
-            differences.push(format!("{owner}: series {a:?} vs one replica {b:?}"));
+        let (one_a, one_b) = (narrow(&one.addr, expr), narrow(&two.addr, expr));
+        if one_a.is_empty() {
+            empty.push(owner.as_str());
+        }
+        if a.keys().ne(one_a.keys()) || a.keys().ne(one_b.keys()) {
+            differences.push(format!(
+                "{owner}: series {a:?} vs each replica {one_a:?} {one_b:?}"
+            ));
             continue;
         }
+        // A range over raw samples: each replica is scraped at its own offset and its counters
+        // step at its own refresh, so the replicas' rates differ a little; anything else the two
+        // read from one quiet table is the same number.
+        let raw_range = expr.contains('[') && *expr != with_matcher(expr, "x=\"\"");
         for (k, x) in &a {
-            let y = b[k];
-            if (x - y).abs() > 0.4 * x.abs().max(y.abs()) + 1e-9 {
+            let (y, z) = (one_a[k], one_b[k]);
+            let (lo, hi) = (y.min(z), y.max(z));
+            let eps = 1e-9 * x.abs().max(hi.abs()).max(1e-12);
+            let apart = (hi - lo) / hi.abs().max(1e-12);
+            if raw_range {
+                spread = spread.max(apart);
+            }
+            if *x < lo - eps || *x > hi + eps || (!raw_range && apart > 1e-9) {
                 differences.push(format!(
-                    "{owner}: {k} = {x} with two replicas, {y} with one"
+                    "{owner}: {k} = {x} with two replicas; {y} and {z} from each alone"
                 ));
             }
         }
     }
     assert!(differences.is_empty(), "{differences:#?}");
-    // Not agreement on nothing: panels, rules and these alerts all return series.
-    for alert in [
-        "MigrationWorkerSilent",
-        "MigrationSpacesStuck",
-        "MigrationSpacesFailed",
-    ] {
-        let (_, expr) = exprs.iter().find(|(n, _)| n == alert).unwrap();
-        assert!(
-            !single.query_at(expr, at).unwrap().is_empty(),
-            "{alert} returns a series over this table"
-        );
-    }
-    assert!(
-        answered * 10 >= exprs.len() * 8,
-        "{answered} of {} answered",
-        exprs.len()
+    eprintln!(
+        "replicas: {} expressions compared; the replicas' rates at most {:.2}% apart",
+        exprs.len(),
+        spread * 100.0
     );
+    // Not agreement on nothing: every expression returns series but those known to be empty.
+    let known: Vec<&str> = EMPTY_HERE.iter().map(|(n, _)| *n).collect();
+    assert_eq!(empty, known, "expressions without a series on this table");
 }
+
+/// Expressions that return nothing on this table, and why (the test fails when one of them
+/// starts to return series, or another stops).
+const EMPTY_HERE: &[(&str, &str)] = &[
+    (
+        "migration-overview.json: \"ETA (slowest instance)\"",
+        "instance 3 has uploads left and has not moved: the migration's ETA is unknown",
+    ),
+    (
+        "migration-overview.json: \"ETA per instance, with its range\"",
+        "its latest-finish target: the 10th percentile of the last hour's rates is 0 in a \
+         Prometheus younger than an hour (README: Noticed)",
+    ),
+    (
+        "MigrationStalled",
+        "needs ten minutes without progress; this table just moved",
+    ),
+    (
+        "MigrationNewFailureClass",
+        "compares with an hour ago (offset 1h); this Prometheus is seconds old",
+    ),
+    (
+        "job_instance_id:migration_eta_high:seconds",
+        "the 10th percentile of the last hour's rates is 0 in a Prometheus younger than an hour",
+    ),
+    (
+        "job:migration_eta:seconds",
+        "instance 3 has uploads left and has not moved",
+    ),
+    (
+        "job:migration_eta_low:seconds",
+        "instance 3 has uploads left and has not moved",
+    ),
+    (
+        "job:migration_eta_high:seconds",
+        "instance 3 has uploads left and has not moved",
+    ),
+];

@@ -131,3 +131,55 @@ pub fn template_queries(template: &str) -> Vec<String> {
     }
     out
 }
+
+/// `expr` with `matcher` (such as `instance="a:1"`) added to every selector of a metric scraped
+/// as is (a name without `:`; recorded series are left alone, as their rules aggregated it).
+pub fn with_matcher(expr: &str, matcher: &str) -> String {
+    let names: Vec<String> = promql_metric_names(expr)
+        .into_iter()
+        .filter(|n| !n.contains(':'))
+        .collect();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut out = String::new();
+    let mut rest = expr;
+    'scan: while !rest.is_empty() {
+        for name in &names {
+            let before_ok = !out.chars().next_back().is_some_and(word);
+            let after_ok = rest
+                .strip_prefix(name.as_str())
+                .is_some_and(|after| !after.starts_with(word));
+            if before_ok && after_ok {
+                out.push_str(name);
+                rest = &rest[name.len()..];
+                let trimmed = rest.trim_start();
+                if let Some(inside) = trimmed.strip_prefix('{') {
+                    out.push_str(&rest[..rest.len() - trimmed.len()]);
+                    out.push('{');
+                    out.push_str(matcher);
+                    if !inside.trim_start().starts_with('}') {
+                        out.push(',');
+                    }
+                    rest = inside;
+                } else {
+                    out.push('{');
+                    out.push_str(matcher);
+                    out.push('}');
+                }
+                continue 'scan;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[test]
+fn a_matcher_goes_into_every_raw_selector_and_no_recorded_one() {
+    let e = r#"sum(rate(migration_x{to="a"}[5m])) / job:migration_x:sum + max(migration_y) or up{}"#;
+    assert_eq!(
+        with_matcher(e, r#"instance="i""#),
+        r#"sum(rate(migration_x{instance="i",to="a"}[5m])) / job:migration_x:sum + max(migration_y{instance="i"}) or up{instance="i"}"#
+    );
+}
