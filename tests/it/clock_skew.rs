@@ -8,23 +8,10 @@ use std::time::Duration;
 use migration_testkit::WorkerWrites;
 
 use migration_core::model::{SpaceProgress, Status, Timestamp};
-use migration_core::state::spaces::DEFAULT_BOUNDS;
-use migration_core::state::tracker::{RefreshSettings, Tracker};
-use migration_core::table::item;
+use migration_core::state::tracker::Tracker;
 
-fn settings(overlap: Duration) -> RefreshSettings {
-    RefreshSettings {
-        interval: Duration::from_secs(1),
-        full_interval: Duration::from_secs(3600),
-        overlap,
-        stuck_after: Duration::from_secs(3600),
-        segments: 2,
-        max_stuck_spaces: 10,
-        max_failed_spaces: 10,
-        max_error_classes: 10,
-        duration_buckets: DEFAULT_BOUNDS.to_vec(),
-    }
-}
+use crate::incremental::settings;
+use migration_core::table::item;
 
 fn space(name: &str, status: Status, worker: &str, updated: Timestamp) -> SpaceProgress {
     crate::harness::record("did:mailto:c", name, status, "1", worker, 10, 0, updated)

@@ -37,7 +37,7 @@ fn space(i: usize, status: Status, updated: Timestamp, padding: usize) -> SpaceP
     p
 }
 
-fn settings(overlap: Duration) -> RefreshSettings {
+pub(crate) fn settings(overlap: Duration) -> RefreshSettings {
     RefreshSettings {
         interval: Duration::from_secs(1),
         full_interval: Duration::from_secs(3600),

@@ -20,3 +20,6 @@ pub mod model;
 pub mod report;
 pub mod state;
 pub mod table;
+
+#[cfg(test)]
+mod proptest_cases;

@@ -177,7 +177,8 @@ pub fn with_matcher(expr: &str, matcher: &str) -> String {
 
 #[test]
 fn a_matcher_goes_into_every_raw_selector_and_no_recorded_one() {
-    let e = r#"sum(rate(migration_x{to="a"}[5m])) / job:migration_x:sum + max(migration_y) or up{}"#;
+    let e =
+        r#"sum(rate(migration_x{to="a"}[5m])) / job:migration_x:sum + max(migration_y) or up{}"#;
     assert_eq!(
         with_matcher(e, r#"instance="i""#),
         r#"sum(rate(migration_x{instance="i",to="a"}[5m])) / job:migration_x:sum + max(migration_y{instance="i"}) or up{instance="i"}"#

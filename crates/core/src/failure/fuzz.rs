@@ -17,11 +17,7 @@ fn bundled() -> &'static Classifier {
 }
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig::with_cases(cases)
+    crate::proptest_cases::cases(256)
 }
 
 /// Texts made of what error messages hold: words, numbers, ids, quotes, punctuation, controls.

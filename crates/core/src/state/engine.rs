@@ -14,9 +14,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::refresh::{RefreshReport, RefreshSettings};
 use super::snapshot::{FoldContext, Snapshot};
 use super::spaces::{Change, TableState, space_id};
-use super::tracker::{RefreshReport, RefreshSettings};
 use crate::failure::Classifier;
 use crate::model::{SpaceProgress, Timestamp};
 

@@ -163,7 +163,7 @@ pub(super) fn key(space: usize) -> SpaceKey {
 
 /// One version of an item as the index holds it.
 #[derive(Debug, Clone)]
-struct Version {
+struct ItemVersion {
     /// `None`: deleted.
     item: Option<Item>,
     /// When the index shows it (never before the version it replaces).
@@ -174,7 +174,7 @@ struct Version {
 #[derive(Debug, Default)]
 pub(super) struct Table {
     elapsed_ms: i64,
-    versions: BTreeMap<usize, Vec<Version>>,
+    versions: BTreeMap<usize, Vec<ItemVersion>>,
     /// Each space's first write (on the writer's clock), its `createdAt`.
     created_ms: BTreeMap<usize, i64>,
 }
@@ -192,7 +192,7 @@ impl Table {
     fn push(&mut self, space: usize, item: Option<Item>, lag_ms: i64) {
         let versions = self.versions.entry(space).or_default();
         let after = versions.last().map_or(i64::MIN, |v| v.visible_ms);
-        versions.push(Version {
+        versions.push(ItemVersion {
             item,
             visible_ms: (self.elapsed_ms + lag_ms).max(after),
         });

@@ -175,12 +175,7 @@ fn truth(table: &Table) -> BTreeMap<usize, SpaceProgress> {
 }
 
 fn config() -> ProptestConfig {
-    // `with_cases` would override PROPTEST_CASES; the environment's value wins when set.
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512);
-    ProptestConfig::with_cases(cases)
+    crate::proptest_cases::cases(512)
 }
 
 /// A write of space 0 at the clock's time plus `skew_ms`.

@@ -37,12 +37,7 @@ const KNOWN_NAMES: [&str; 11] = [
 ];
 
 fn config() -> ProptestConfig {
-    // `with_cases` would override PROPTEST_CASES; the environment's value wins when set.
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES);
-    ProptestConfig::with_cases(cases)
+    crate::proptest_cases::cases(CASES)
 }
 
 /// One attribute as generated (`None`: absent) and what the decoder must make of it: the value and
