@@ -3,8 +3,8 @@
 //! moves only during refreshes), so the page is kept with the published state it was rendered
 //! from, and so is its gzip form ([`GzipPage`]), built by the first gzip scrape of that state;
 //! scrapes in between are served from memory. Only the HTTP side's few lines, which move
-//! between refreshes, are rendered at every scrape, after the page (compressed as the end of the
-//! same gzip member for a gzip scrape).
+//! between refreshes, are rendered at every scrape, after the page (appended to the same gzip
+//! member for a gzip scrape).
 //!
 //! The gzip form is built lazily rather than at publish: the refresh loop never renders (the
 //! page itself is rendered by the first scrape), a daemon scraped without gzip never compresses,
