@@ -4,10 +4,12 @@
 //! basic auth (a cost-10 bcrypt hash, as `htpasswd -B` makes), with `Accept-Encoding: gzip` as
 //! Prometheus sends it; requests per second, p50 and p99 latency, and the daemon's resident memory
 //! before and after each run; then 640 scrapers at once, and 16 while other clients hold 500 idle
-//! or 2,000 half-sent connections (reopened as the server closes them).
+//! or 2,000 half-sent connections (reopened as the server closes them). First, on one daemon, the
+//! gzip scrape against the identity one, alternating `--rounds` times: the ratio of their rates
+//! (issue 19's target: gzip at least 0.80 of identity).
 //!
-//! `cargo bench --bench scrape_load [-- --spaces 80000 --seconds 20]`. Under `cargo test` it runs
-//! a small table for 2 seconds, and skips the load when wrk is not installed.
+//! `cargo bench --bench scrape_load [-- --spaces 80000 --seconds 20 --rounds 2]`. Under `cargo
+//! test` it runs a small table for 2 seconds, and skips the load when wrk is not installed.
 
 // The benches use part of the integration tests' harness (DynamoDB Local, tables, the exporter).
 #[path = "support/args.rs"]
@@ -149,6 +151,8 @@ struct Options {
     spaces: u64,
     /// Seconds of load per row.
     seconds: u64,
+    /// Identity/gzip pairs of the comparison.
+    rounds: u32,
 }
 
 fn options() -> Options {
@@ -159,7 +163,14 @@ fn options() -> Options {
     let seconds: u64 = arg("--seconds")
         .map(|s| s.parse().expect("a number"))
         .unwrap_or(if benching { 20 } else { 2 });
-    Options { spaces, seconds }
+    let rounds: u32 = arg("--rounds")
+        .map(|s| s.parse().expect("a number"))
+        .unwrap_or(2);
+    Options {
+        spaces,
+        seconds,
+        rounds,
+    }
 }
 
 /// One way of scraping: its name in the table, over TLS with basic auth or plain HTTP, whether
@@ -224,7 +235,11 @@ struct Row {
 
 #[tokio::main]
 async fn main() {
-    let Options { spaces, seconds } = options();
+    let Options {
+        spaces,
+        seconds,
+        rounds,
+    } = options();
     if !on_path("wrk") {
         eprintln!("scrape_load: wrk is not installed (scripts/install-deps wrk); skipping");
         return;
@@ -252,8 +267,83 @@ async fn main() {
         gzip: "Accept-Encoding: gzip".to_owned(),
         seconds,
     };
+    let pairs = compare_codings(&setup, rounds);
     let rows: Vec<Row> = CASES.iter().map(|case| run_case(&setup, case)).collect();
+    print_comparison(spaces, seconds, &pairs);
     print_table(spaces, seconds, &rows);
+}
+
+/// One round of the comparison: the identity run, then the gzip run, with each page's size.
+struct Pair {
+    identity: Run,
+    gzip: Run,
+    sizes: (u64, u64),
+}
+
+/// On one plain-HTTP daemon, `rounds` times wrk without gzip then with it.
+fn compare_codings(setup: &Setup, rounds: u32) -> Vec<Pair> {
+    let mut exporter = harness::Exporter::start(
+        &setup.endpoint,
+        &setup.table,
+        &["--refresh.interval", "30s"],
+    );
+    let base = format!("http://{}", exporter.addr);
+    wait_200(&format!("{base}/-/ready"), &[], Duration::from_secs(120));
+    let url = format!("{base}/metrics");
+    let pairs = (0..rounds)
+        .map(|round| {
+            let identity = wrk(&url, setup.seconds, CONNECTIONS, &[]);
+            let gzip = wrk(
+                &url,
+                setup.seconds,
+                CONNECTIONS,
+                std::slice::from_ref(&setup.gzip),
+            );
+            assert_eq!(identity.non_2xx + gzip.non_2xx, 0, "non-2xx answers");
+            eprintln!(
+                "round {}: identity {:.0}/s, gzip {:.0}/s: {:.2}",
+                round + 1,
+                identity.rps,
+                gzip.rps,
+                gzip.rps / identity.rps
+            );
+            let sizes = (page_size(&base, None), page_size(&base, Some(&setup.gzip)));
+            Pair {
+                identity,
+                gzip,
+                sizes,
+            }
+        })
+        .collect();
+    let status = exporter.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    pairs
+}
+
+/// The comparison's markdown table: a row per round, then the ratio of the summed rates.
+fn print_comparison(spaces: u64, seconds: u64, pairs: &[Pair]) {
+    println!(
+        "\n{spaces} spaces, plain HTTP, {CONNECTIONS} connections (wrk -t2), {seconds} s per run, identity and gzip alternating on one daemon:\n"
+    );
+    println!(
+        "| round | identity KiB | identity requests/s | gzip KiB | gzip requests/s | gzip p99 ms | gzip / identity |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (i, p) in pairs.iter().enumerate() {
+        println!(
+            "| {} | {:.1} | {:.0} | {:.1} | {:.0} | {:.2} | {:.2} |",
+            i + 1,
+            p.sizes.0 as f64 / 1024.0,
+            p.identity.rps,
+            p.sizes.1 as f64 / 1024.0,
+            p.gzip.rps,
+            p.gzip.p99,
+            p.gzip.rps / p.identity.rps
+        );
+    }
+    let sum = |f: fn(&Pair) -> f64| pairs.iter().map(f).sum::<f64>();
+    let ratio = sum(|p| p.gzip.rps) / sum(|p| p.identity.rps);
+    println!("\ngzip / identity over all rounds: {ratio:.2} (target: at least 0.80)");
 }
 
 /// TLS material and a web configuration with basic auth, as an operator would write it, in
@@ -296,10 +386,11 @@ fn run_case(setup: &Setup, case: &Case) -> Row {
         &["-k", "-u", "prometheus:s3cret"],
         Duration::from_secs(120),
     );
-    let size = page_size(&base, &setup.gzip);
+    let gzip = !name.ends_with("no gzip");
+    let size = page_size(&base, gzip.then_some(setup.gzip.as_str()));
     let (before, _) = memory::rss_mib(exporter.pid());
     let mut headers = Vec::new();
-    if !name.ends_with("no gzip") {
+    if gzip {
         headers.push(setup.gzip.clone());
     }
     if tls {
@@ -334,18 +425,12 @@ fn run_case(setup: &Setup, case: &Case) -> Row {
     }
 }
 
-/// Bytes of one `/metrics` page under `base`, fetched with curl sending `gzip` (0 if unreadable).
-fn page_size(base: &str, gzip: &str) -> u64 {
+/// Bytes of one `/metrics` page under `base` as sent, fetched with curl sending the `gzip` header
+/// if given (0 if unreadable).
+fn page_size(base: &str, gzip: Option<&str>) -> u64 {
     let out = Command::new("curl")
-        .args([
-            "-sk",
-            "-u",
-            "prometheus:s3cret",
-            "-H",
-            gzip,
-            "-o",
-            "/dev/null",
-        ])
+        .args(["-sk", "-u", "prometheus:s3cret", "-o", "/dev/null"])
+        .args(gzip.map(|h| ["-H", h]).into_iter().flatten())
         .args(["-w", "%{size_download}"])
         .arg(format!("{base}/metrics"))
         .output()

@@ -5,14 +5,13 @@
 //! the HTTP side's own counts, the one part written at every scrape, come from
 //! [`HttpSection`].
 //! Label sets are built fresh from the latest snapshot on each render, so a worker that leaves
-//! the table leaves `/metrics` too; nothing here touches DynamoDB.
+//! the table leaves `/metrics` too; nothing here touches DynamoDB. What it renders is cached per
+//! published state, with its gzip form, by [`page`](crate::page).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use axum::body::Bytes;
 use exporter_web::HttpStats;
 use prometheus::proto::MetricFamily;
-use prometheus::{Encoder, TextEncoder};
 
 use super::exposition::{Descriptors, HistogramSample, Scrape};
 use super::families::*;
@@ -166,10 +165,10 @@ fn fill_reads(meter: &ReadMeter, out: &mut Scrape<'_>) {
 
 /// Collects the migration and exporter metrics from the published state and a [`ReadMeter`].
 pub(crate) struct MigrationCollector {
-    store: Arc<SnapshotStore>,
+    pub(crate) store: Arc<SnapshotStore>,
     meter: Arc<ReadMeter>,
     settings: Arc<RefreshSettings>,
-    http: HttpSection,
+    pub(crate) http: HttpSection,
     /// Every family's descriptor, built once.
     descriptors: Descriptors,
 }
@@ -196,7 +195,7 @@ impl MigrationCollector {
     }
 
     /// The families of one published state (read once by the caller).
-    fn families(&self, state: &Published) -> Vec<MetricFamily> {
+    pub(crate) fn families(&self, state: &Published) -> Vec<MetricFamily> {
         let mut out = Scrape::new(&self.descriptors);
         if let Some(snap) = &state.snapshot {
             fill_data(snap, &mut out);
@@ -208,65 +207,13 @@ impl MigrationCollector {
     }
 }
 
-/// Renders the text exposition format. The migration's page changes only when the refresh loop
-/// publishes (it publishes after every refresh, failed ones included, and the read meter moves
-/// only during refreshes), so the last page is kept with the published state it was rendered
-/// from, and scrapes in between are served from memory; only the HTTP side's few lines, which
-/// move between refreshes, are rendered at every scrape and follow it.
-pub(crate) struct MetricsRenderer {
-    collector: MigrationCollector,
-    cache: Mutex<Option<(Arc<Published>, Bytes)>>,
-}
-
-impl MetricsRenderer {
-    pub(crate) fn new(collector: MigrationCollector) -> Self {
-        MetricsRenderer {
-            collector,
-            cache: Mutex::new(None),
-        }
-    }
-
-    /// The content type of [`MetricsRenderer::render`]'s output.
-    pub(crate) fn content_type(&self) -> String {
-        TextEncoder::new().format_type().to_owned()
-    }
-
-    /// The current metrics in the text exposition format: the page of the published state, then
-    /// the HTTP side's families.
-    /// Served as two chunks, so that the cached page is never copied.
-    pub(crate) fn render(&self) -> [Bytes; 2] {
-        let mut http = String::with_capacity(2048);
-        self.collector.http.write(&mut http);
-        [self.page(), Bytes::from(http)]
-    }
-
-    /// The published state's page: rendered once per published state, which is read once.
-    fn page(&self) -> Bytes {
-        let current = self.collector.store.load();
-        // Concurrent scrapes of a new state wait for one render instead of each rendering it.
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((rendered_from, page)) = cache.as_ref()
-            && Arc::ptr_eq(rendered_from, &current)
-        {
-            return page.clone();
-        }
-        let mut out = Vec::new();
-        let families = self.collector.families(&current);
-        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
-            tracing::error!(error = %e, "cannot encode metrics");
-        }
-        let page = Bytes::from(out);
-        *cache = Some((current, page.clone()));
-        page
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
     use std::time::Duration;
 
     use super::*;
+    use crate::page::{Coding, MetricsRenderer};
     use crate::store::Health;
     use migration_core::failure::ErrorClass;
     use migration_core::model::Timestamp;
@@ -380,34 +327,8 @@ mod tests {
             }),
             Arc::new(HttpStats::default()),
         );
-        String::from_utf8(MetricsRenderer::new(collector).render().concat()).unwrap()
-    }
-
-    #[test]
-    fn a_page_is_rendered_once_per_published_state() {
-        let store = Arc::new(SnapshotStore::new());
-        let renderer = MetricsRenderer::new(MigrationCollector::new(
-            store.clone(),
-            Arc::new(ReadMeter::default()),
-            "t",
-            Arc::new(RefreshSettings::full_only(Duration::from_secs(3600), 1)),
-            Arc::new(HttpStats::default()),
-        ));
-        let first = renderer.page();
-        let again = renderer.page();
-        assert_eq!(first.as_ptr(), again.as_ptr(), "served from memory");
-        let mut health = Health::default();
-        health.record_failure(ErrorKind::Throttled);
-        store.publish(Published {
-            health,
-            ..Published::default()
-        });
-        let after = renderer.render();
-        let text = String::from_utf8(after.concat()).unwrap();
-        assert!(
-            text.contains("migration_exporter_refresh_errors_total{kind=\"throttled\"} 1"),
-            "a new publish renders anew: {text}"
-        );
+        let (_, chunks) = MetricsRenderer::new(collector).render(Coding::Identity);
+        String::from_utf8(chunks.concat()).unwrap()
     }
 
     #[test]
@@ -452,49 +373,6 @@ mod tests {
             text, golden,
             "rendering changed; rerun with UPDATE_GOLDEN=1 if intended"
         );
-    }
-
-    #[test]
-    fn the_http_side_is_rendered_at_every_scrape_after_the_cached_page() {
-        let store = Arc::new(SnapshotStore::new());
-        let http = Arc::new(HttpStats::default());
-        let renderer = MetricsRenderer::new(MigrationCollector::new(
-            store,
-            Arc::new(ReadMeter::default()),
-            "t",
-            Arc::new(RefreshSettings::full_only(Duration::from_secs(3600), 1)),
-            http.clone(),
-        ));
-        let before = String::from_utf8(renderer.render().concat()).unwrap();
-        assert!(before.contains("migration_exporter_http_connections_accepted_total 0\n"));
-        assert!(
-            before.contains(
-                "migration_exporter_http_connections_closed_total{reason=\"evicted\"} 0\n"
-            )
-        );
-        assert_families_contiguous(&before);
-        // Not cached with the page: a new render is a new buffer while the page is the same.
-        assert_ne!(renderer.render()[1].as_ptr(), renderer.render()[1].as_ptr());
-        drop(http);
-    }
-
-    /// Fails when a family's lines appear in two blocks of `text`.
-    fn assert_families_contiguous(text: &str) {
-        let mut seen = std::collections::BTreeSet::new();
-        let mut current = "";
-        for line in text.lines() {
-            let name = line
-                .strip_prefix("# HELP ")
-                .or_else(|| line.strip_prefix("# TYPE "))
-                .unwrap_or(line)
-                .split(['{', ' '])
-                .next()
-                .unwrap_or("");
-            if name != current {
-                assert!(seen.insert(name.to_owned()), "{name} appears in two blocks");
-                current = name;
-            }
-        }
     }
 
     #[test]

@@ -2,22 +2,26 @@
 //! and the HTTP server together, all stopped by one shutdown future. [`flags`] are its flags,
 //! [`refresh`] the loop that keeps the [`store`] fresh (with a short [`history`] for rates;
 //! [`classes_reload`] re-reads the classes file before each refresh),
-//! [`collector`] renders `/metrics`, [`status_page`] the status page and `/api/status` (its
-//! pictures drawn by [`svg`] on the geometry of [`charts`]), [`http`]
+//! [`collector`] renders `/metrics` and [`page`] caches it per published state (its gzip form
+//! built by [`gzip`], the coding chosen by [`accept_encoding`]), [`status_page`] the status page
+//! and `/api/status` (its pictures drawn by [`svg`] on the geometry of [`charts`]), [`http`]
 //! holds the routes and [`web`] serves them (the web configuration file, TLS, auth and the limits
 //! that keep hostile clients from stopping a scrape). If the refresh loop ever ends on its own
 //! (a panic), the daemon stops and
 //! returns an error so that its supervisor restarts it, rather than serving an ever older
 //! snapshot.
 
+mod accept_encoding;
 mod charts;
 mod classes_reload;
 mod collector;
 mod exposition;
 mod families;
 mod flags;
+mod gzip;
 mod http;
 mod http_section;
+mod page;
 mod refresh;
 pub mod status_page;
 mod store;
@@ -28,11 +32,12 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use collector::{MetricsRenderer, MigrationCollector};
+use collector::MigrationCollector;
 pub use flags::{Config, ExporterFlags};
 use http::AppState;
 use migration_core::table::ProgressTable;
 use migration_core::table::client::{self, ClientError};
+use page::MetricsRenderer;
 use refresh::Refresher;
 use store::SnapshotStore;
 

@@ -10,8 +10,8 @@
 //! - A server that survives hostile clients as Go's does: every connection accepted (up to a bound
 //!   from the file-descriptor limit, where the least recently active idle one makes room), heads
 //!   and idleness timed per connection, requests in flight limited (503 with `Retry-After`), head
-//!   and body sizes bounded, gzip, several listen addresses (IPv4 and IPv6), a bounded graceful
-//!   shutdown, and its own counts ([`HttpStats`]) for the exporter to expose.
+//!   and body sizes bounded, gzip (left to a handler that marks its response [`ContentCoded`]),
+//!   several listen addresses (IPv4 and IPv6), a bounded graceful shutdown, and its own counts ([`HttpStats`]) for the exporter to expose.
 //!
 //! Another exporter uses it in three lines: parse its flags with `#[command(flatten)] web:
 //! WebFlags`, call [`WebFlags::to_settings`] (exit 2 with the error's one line on failure), then
@@ -51,7 +51,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, escape_breaks};
 pub use flags::{WebFlagError, WebFlags, WebSettings};
-pub use server::{WebError, WebServer};
+pub use server::{ContentCoded, WebError, WebServer};
 pub use stats::{CloseReason, HttpStats};
 
 /// Binds every listen address of `settings` and serves `router` until `shutdown` completes.

@@ -1,5 +1,6 @@
 //! Listening and serving: binds every listen address (IPv6 sockets IPv6-only, so `[::]` and
-//! `0.0.0.0` can share a port), builds the layers every request passes (guard, body limit, gzip),
+//! `0.0.0.0` can share a port), builds the layers every request passes (guard, body limit, gzip
+//! unless the handler chose the coding: [`ContentCoded`]),
 //! starts the accept loops ([`crate::connection`]) and the reload of the web configuration file
 //! ([`crate::reload`]), and on shutdown stops accepting, lets open requests finish and closes
 //! whatever is left after the shutdown timeout.
@@ -18,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::activity::Timeouts;
@@ -41,6 +43,22 @@ pub enum WebError {
     },
     #[error("no --web.listen-address to listen on")]
     NoAddress,
+}
+
+/// Put in a response's extensions by a handler that chose the response's content coding itself
+/// from the request's `Accept-Encoding` (identity included, with its `Vary`): the server's gzip
+/// layer then leaves the response as it is, instead of compressing it again at every request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContentCoded;
+
+/// The gzip layer's condition: what it compresses by default, unless [`ContentCoded`].
+#[derive(Debug, Clone, Copy)]
+struct NotContentCoded;
+
+impl Predicate for NotContentCoded {
+    fn should_compress<B: http_body::Body>(&self, response: &axum::http::Response<B>) -> bool {
+        response.extensions().get::<ContentCoded>().is_none()
+    }
 }
 
 /// Bound listeners, ready to serve.
@@ -204,7 +222,11 @@ fn app_stack(router: Router, live: &Arc<Live>, settings: &WebSettings) -> App {
         ))
         .layer(RequestBodyLimitLayer::new(settings.max_request_bytes))
         // Level 1: a scrape page compresses almost as well, for a fraction of the CPU.
-        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        .layer(
+            CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Fastest)
+                .compress_when(DefaultPredicate::new().and(NotContentCoded)),
+        )
         .service(router)
         .map_response(|r| r.map(Body::new));
     BoxCloneSyncService::new(stack)

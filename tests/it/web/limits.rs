@@ -199,6 +199,16 @@ async fn gzip_when_the_client_accepts_it() {
             .contains("content-encoding")
     );
     assert!(plain.len() > 140_000);
+    // A handler that chose the coding itself (identity here) is left alone, its length kept.
+    let coded = exchange(
+        addr,
+        b"GET /coded HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(2),
+    )
+    .await;
+    let head = String::from_utf8_lossy(&coded).to_ascii_lowercase();
+    assert!(!head.contains("content-encoding"), "{head:.300}");
+    assert!(head.contains("content-length: 140000"), "{head:.300}");
     server.shutdown().await;
 }
 

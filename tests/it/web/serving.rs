@@ -1,11 +1,13 @@
 //! The in-process server the limit and shutdown tests run against: `exporter_web` serving a small
-//! router (a plain answer, an echo, a large page, a slow streamed response) on loopback, and raw
+//! router (a plain answer, an echo, a large page, the same page marked as coded by its handler, a
+//! slow streamed response) on loopback, and raw
 //! HTTP/1 exchanges with it.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use exporter_web::{self as web, WebServer, WebSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,6 +20,14 @@ pub(super) fn test_router() -> Router {
             get(|| async { "ok" }).post(|body: String| async move { body }),
         )
         .route("/big", get(|| async { "metric_line 1\n".repeat(10_000) }))
+        .route(
+            "/coded",
+            get(|| async {
+                let mut page = "metric_line 1\n".repeat(10_000).into_response();
+                page.extensions_mut().insert(web::ContentCoded);
+                page
+            }),
+        )
         .route(
             "/slow",
             get(|| async {
