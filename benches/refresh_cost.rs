@@ -3,7 +3,8 @@
 //! segments), an incremental refresh after 1% of the spaces changed against a full one (time and
 //! read units), freshness (a worker's write to the changed value on the real daemon's `/metrics`),
 //! and resident memory of the daemon; then the per-space state alone at sizes DynamoDB Local cannot
-//! hold, fed with generated records in a child process.
+//! hold, fed with generated records in a child process: its memory, the times of its build, of a
+//! refresh applying 1% of the spaces changed and of a snapshot, and their growth with the size.
 //!
 //! `cargo bench --bench refresh_cost -- --sizes 10000,80000,300000 --state-sizes 1000000`.
 //! Under `cargo test` it runs one small size so the code path stays exercised.
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use migration_core::model::{SpaceProgress, Status, Timestamp};
 use migration_core::state::snapshot::FoldContext;
-use migration_core::state::spaces::TableState;
+use migration_core::state::spaces::{Change, TableState};
 use migration_core::state::tracker::{RefreshSettings, Tracker};
 use migration_core::table::meter::ReadOp;
 use migration_core::table::{ProgressTable, item};
@@ -249,38 +250,93 @@ async fn measure_freshness(
     fresh.into_iter().fold(0.0, f64::max)
 }
 
-/// Child mode: build the state of `n` generated spaces, print its memory.
+/// Spaces generated (and dropped) at a time, so that the process peak is the state's.
+const CHUNK: u64 = 10_000;
+
+/// The `CHUNK` records of chunk `i`: the same for the same `i` and `now`.
+fn chunk(i: u64, n: u64, now: Timestamp) -> Vec<SpaceProgress> {
+    let start = i * CHUNK;
+    sample::generate(CHUNK.min(n - start), 1000 + i, now)
+}
+
+/// Child mode: build the state of `n` generated spaces (streamed in chunks), print its memory
+/// and the times of the build, of a refresh applying 1% of the spaces changed, and of a
+/// snapshot: `n items state_rss_mib peak_mib estimate_mib build_s refresh_s snapshot_s`.
 fn state_only(n: u64) {
     let now = Timestamp::now();
+    // The generator's own leftovers (the allocator keeps a freed chunk's memory resident) are
+    // not the state's: the baseline is taken after one chunk was generated and dropped.
+    drop(sample::generate(CHUNK.min(n), 999, now));
     let (before, _) = memory::rss_mib(std::process::id());
-    let t = Instant::now();
     let mut state = TableState::new();
-    let chunk = 10_000;
-    for (i, start) in (0..n).step_by(chunk as usize).enumerate() {
-        for r in sample::generate(chunk.min(n - start), 1000 + i as u64, now) {
-            state.apply(&r);
+    let mut build = Duration::ZERO;
+    for i in 0..n.div_ceil(CHUNK) {
+        let records = chunk(i, n, now);
+        let t = Instant::now();
+        for r in &records {
+            state.apply(r);
         }
+        build += t.elapsed();
     }
-    let build = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let snap = state.snapshot(FoldContext {
+    state.settle();
+    build += t.elapsed();
+    let ctx = FoldContext {
         now,
         stuck_after: Duration::from_secs(3600),
         max_stuck_spaces: 50,
         max_failed_spaces: 50,
         max_error_classes: 20,
-    });
-    let snapshot = t.elapsed().as_secs_f64();
+    };
+    let snapshots: Vec<f64> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(state.snapshot(ctx));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
     let (rss, hwm) = memory::rss_mib(std::process::id());
+    let estimate = state.approx_bytes() as f64 / 1048576.0;
+    let refresh = refresh_1pct(&mut state, n, now);
+    let snap = state.snapshot(ctx);
     println!(
-        "{n} {} {:.1} {:.1} {:.1} {:.3} {:.4}",
+        "{n} {} {:.1} {:.1} {:.1} {:.3} {:.4} {:.6}",
         snap.items,
         rss - before,
         hwm,
-        state.approx_bytes() as f64 / 1048576.0,
-        build,
-        snapshot
+        estimate,
+        build.as_secs_f64(),
+        refresh,
+        median(snapshots)
     );
+}
+
+/// Seconds of a refresh that applies 1% of the `n` spaces changed (progress and a newer
+/// `updatedAt`, as workers write it) and settles, as the tracker's incremental refresh does.
+fn refresh_1pct(state: &mut TableState, n: u64, now: Timestamp) -> f64 {
+    let want = (n / 100).max(1) as usize;
+    let later = Timestamp::from_millis(now.as_millis() + 1000);
+    let mut changes: Vec<SpaceProgress> = Vec::with_capacity(want);
+    for i in 0..n.div_ceil(CHUNK) {
+        if changes.len() == want {
+            break;
+        }
+        let take = want - changes.len();
+        changes.extend(chunk(i, n, now).into_iter().take(take).map(|mut r| {
+            r.completed_uploads = r.total_uploads.min(r.completed_uploads + 1);
+            r.updated_at = Some(later);
+            r
+        }));
+    }
+    let t = Instant::now();
+    let replaced = changes
+        .iter()
+        .filter(|r| matches!(state.apply(r), Change::Replaced { .. }))
+        .count();
+    state.settle();
+    let took = t.elapsed().as_secs_f64();
+    assert_eq!(replaced, changes.len(), "every change is applied");
+    took
 }
 
 /// What to run, from the command line: a full run under `cargo bench`, a small one otherwise.
@@ -306,7 +362,7 @@ fn plan() -> Plan {
     let state_sizes = sizes(
         "--state-sizes",
         if benching {
-            "80000,300000,1000000"
+            "100000,1000000,3000000,10000000"
         } else {
             "20000"
         },
@@ -385,21 +441,67 @@ fn print_growth(rows: &[Row]) {
     }
 }
 
-/// The table of the per-space state alone, one child process (`--state-only`) per size.
+/// The table of the per-space state alone, one child process (`--state-only`) per size, then
+/// its growth between consecutive sizes.
 fn print_state(state_sizes: &[u64]) {
     println!(
-        "\nPer-space state alone (generated records fed into the state in a child process):\n"
+        "\nPer-space state alone (generated records streamed into the state in a child process; \
+         refresh: 1% of the spaces changed):\n"
     );
     println!(
-        "| spaces | state RSS MiB | process peak MiB | state estimate MiB | build s | snapshot s |"
+        "| spaces | state RSS MiB | bytes/space | process peak MiB | state estimate MiB | build s | refresh s | snapshot s |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let exe = std::env::current_exe().expect("own path");
+    let mut rows: Vec<Vec<f64>> = Vec::new();
     for &n in state_sizes {
         let f = state_child(&exe, n);
+        let v: Vec<f64> = f.iter().map(|x| x.parse().expect("a number")).collect();
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
-            f[0], f[2], f[3], f[4], f[5], f[6]
+            "| {} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            f[0],
+            f[2],
+            v[2] * 1048576.0 / v[0],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7]
+        );
+        rows.push(v);
+    }
+    print_state_growth(&rows);
+}
+
+/// Growth of the state's memory and times between consecutive sizes (1.0 = linear).
+fn print_state_growth(rows: &[Vec<f64>]) {
+    if rows.len() < 2 {
+        return;
+    }
+    println!("\nGrowth of the state between sizes (ratio over the size ratio; 1.0 = linear):\n");
+    println!(
+        "| from | to | size x | state RSS x / size x | build x / size x | refresh x / size x | snapshot x / size x |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for w in rows.windows(2) {
+        let size = w[1][0] / w[0][0];
+        let per = |i: usize| {
+            let x = w[1][i] / w[0][i] / size;
+            if x.is_finite() {
+                format!("{x:.2}")
+            } else {
+                "-".to_owned()
+            }
+        };
+        println!(
+            "| {} | {} | {:.1} | {} | {} | {} | {} |",
+            w[0][0],
+            w[1][0],
+            size,
+            per(2),
+            per(5),
+            per(6),
+            per(7)
         );
     }
 }
@@ -414,7 +516,7 @@ fn state_child(exe: &Path, n: u64) -> Vec<String> {
     let f: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     assert_eq!(
         f.len(),
-        7,
+        8,
         "child said: {line} {}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -167,7 +167,7 @@ impl TableState {
     fn fill_examples(&self, top: &mut [ClassCount], place: &HashMap<u16, usize>) {
         let mut newest: Vec<Vec<(i64, &str)>> = vec![Vec::new(); top.len()];
         for (id, space) in &self.failed {
-            let Some(e) = self.entries.get(id) else {
+            let Some(e) = self.entries.get(*id) else {
                 continue;
             };
             let Some(&at) = place.get(&e.class) else {

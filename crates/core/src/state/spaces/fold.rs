@@ -35,7 +35,7 @@ impl TableState {
         let cutoff = ctx.stuck_cutoff().as_millis();
         let mut stuck: BinaryHeap<StuckSpace> = BinaryHeap::new();
         for (id, space) in &self.in_progress {
-            let Some(e) = self.entries.get(id) else {
+            let Some(e) = self.entries.get(*id) else {
                 continue;
             };
             if e.updated_ms == NO_TIME {
@@ -108,7 +108,7 @@ impl TableState {
         type Candidate<'a> = (i64, std::cmp::Reverse<&'a str>, u32, u16);
         let mut heap: BinaryHeap<std::cmp::Reverse<Candidate<'_>>> = BinaryHeap::new();
         for (id, space) in &self.failed {
-            let Some(e) = self.entries.get(id) else {
+            let Some(e) = self.entries.get(*id) else {
                 continue;
             };
             if e.updated_ms == NO_TIME {

@@ -91,9 +91,9 @@ impl TableState {
                 g.floor = NO_TIME;
             }
         }
-        for (id, e) in &self.entries {
+        for (id, e) in self.entries.iter() {
             if unknown[e.group as usize] {
-                self.groups[e.group as usize].list(e.updated_ms, *id);
+                self.groups[e.group as usize].list(e.updated_ms, id);
             }
         }
     }

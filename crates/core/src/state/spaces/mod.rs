@@ -1,6 +1,7 @@
 //! The exporter's memory of the table: one compact [`Entry`] per space (interned instance/worker
-//! pair, status, counts and `updatedAt` as integers, keyed by a 128-bit hash of the space's key),
-//! with per-pair totals kept up to date as entries change. A refresh applies what it read; a
+//! pair, status, counts and `updatedAt` as integers, keyed by a 128-bit hash of the space's key;
+//! 48 bytes with its key, in a [`DenseMap`] whose slots are 70% to 87.5% in use), with per-pair
+//! totals kept up to date as entries change. A refresh applies what it read; a
 //! snapshot is built from the totals and the in-progress and failed spaces only, so its cost
 //! follows the change rate, not the table size.
 //!
@@ -11,7 +12,9 @@
 //! between does [`TableState::settle`] refill the list with one pass over the state.
 
 mod classes;
+mod dense;
 mod durations;
+mod entry;
 mod fold;
 mod group;
 mod id;
@@ -19,59 +22,17 @@ mod id;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::failure::Classifier;
-use crate::model::{InvalidReason, Problems, SpaceProgress, Status, Timestamp};
-use crate::state::snapshot::{Totals, WorkerKey};
+use crate::model::{InvalidReason, SpaceProgress, Status, Timestamp};
+use crate::state::snapshot::WorkerKey;
 use classes::{ClassTable, NO_CLASS};
 pub use classes::{EXAMPLES, MAX_CLASSES, OVERFLOW_NAME};
+use dense::DenseMap;
 pub use durations::DEFAULT_BOUNDS;
+use entry::{Entry, NO_TIME, held_counts};
 use group::Group;
 pub use group::NEWEST_KEPT;
 use id::IdMap;
 pub use id::{IdHasher, SpaceId, space_id};
-
-const NO_TIME: i64 = i64::MIN;
-
-/// What one space contributes (48 bytes; with its 16-byte key, a 64-byte map bucket, as the
-/// 40 bytes it took before its class and duration did: they fill what was padding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    group: u32,
-    /// The full scan that last saw it (mark and sweep).
-    seen: u32,
-    status: Status,
-    problems: Problems,
-    /// A failed space's error class ([`NO_CLASS`] for the others).
-    class: u16,
-    /// A completed space's duration code (see [`durations`]).
-    duration: u32,
-    total: u64,
-    completed: u64,
-    /// `updatedAt` in ms, or [`NO_TIME`].
-    updated_ms: i64,
-}
-
-impl Entry {
-    fn totals(&self) -> Totals {
-        Totals {
-            spaces: 1,
-            uploads: self.total,
-            completed_uploads: self.completed,
-        }
-    }
-
-    /// Same contribution (ignoring the scan mark).
-    fn same(&self, other: &Entry) -> bool {
-        Entry { seen: 0, ..*self } == Entry { seen: 0, ..*other }
-    }
-
-    /// Same record as far as the table says: only the class may differ (the rules changed).
-    fn same_record(&self, other: &Entry) -> bool {
-        self.same(&Entry {
-            class: self.class,
-            ..*other
-        })
-    }
-}
 
 /// What applying a record did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +71,8 @@ pub struct Contribution {
 /// Per-space state of the whole table.
 #[derive(Debug)]
 pub struct TableState {
-    entries: IdMap<Entry>,
+    /// Every space held, in a map dense enough for ten million of them (see [`dense`]).
+    entries: DenseMap<Entry>,
     groups: Vec<Group>,
     /// instance -> worker -> group index; nested so lookups need no allocation.
     group_ids: HashMap<String, HashMap<String, u32>>,
@@ -121,8 +83,11 @@ pub struct TableState {
     /// Current entries with each problem, and with any.
     invalid: [u64; InvalidReason::ALL.len()],
     invalid_items: u64,
-    /// The current full scan's mark.
-    generation: u32,
+    /// The current full scan's mark. Every entry's mark is this one outside a scan (a scan
+    /// removes those it did not mark), so a byte is enough: see [`TableState::begin_scan`].
+    generation: u8,
+    /// A scan was begun and not ended (it failed part way).
+    scan_open: bool,
     /// The failed spaces' error classes, and how new ones are named.
     classes: ClassTable,
     classifier: Classifier,
@@ -144,7 +109,7 @@ impl TableState {
     /// An empty state whose duration histograms have these bounds (seconds, increasing).
     pub fn with_duration_bounds(bounds: &[u32]) -> Self {
         TableState {
-            entries: IdMap::default(),
+            entries: DenseMap::default(),
             groups: Vec::new(),
             group_ids: HashMap::new(),
             in_progress: IdMap::default(),
@@ -152,6 +117,7 @@ impl TableState {
             invalid: [0; InvalidReason::ALL.len()],
             invalid_items: 0,
             generation: 0,
+            scan_open: false,
             classes: ClassTable::default(),
             classifier: Classifier::default(),
             bounds: bounds.into(),
@@ -200,15 +166,17 @@ impl TableState {
         } else {
             NO_CLASS
         };
+        let (total, completed, problems) =
+            held_counts(p.total_uploads, p.completed_uploads, p.problems);
         Entry {
             group,
             seen: self.generation,
             status: p.status,
-            problems: p.problems,
+            problems,
             class,
             duration: durations::measure(p.status == Status::Completed, p.created_at, p.updated_at),
-            total: p.total_uploads,
-            completed: p.completed_uploads,
+            total,
+            completed,
             updated_ms: p.updated_at.map_or(NO_TIME, Timestamp::as_millis),
         }
     }
@@ -262,7 +230,7 @@ impl TableState {
     pub fn apply(&mut self, p: &SpaceProgress) -> Change {
         let id = space_id(&p.key.customer, &p.key.space);
         let mut new = self.entry_for(p);
-        match self.entries.get(&id).copied() {
+        match self.entries.get(id).copied() {
             Some(old) if old.same(&new) => Change::Unchanged,
             Some(old) => {
                 new.seen = old.seen;
@@ -281,8 +249,20 @@ impl TableState {
 
     /// Starts a full scan: records applied with [`TableState::apply_scanned`] from now on are
     /// marked, and [`TableState::end_scan`] removes the unmarked.
+    ///
+    /// Outside a scan every entry holds the current mark; a new one differs from it, however
+    /// small the mark. After a scan that was begun and never ended, entries hold this mark or
+    /// the one before: they are all given this one first (one pass, only then), so that no
+    /// number of failed scans can bring an old mark round to the new one.
     pub fn begin_scan(&mut self) {
+        if self.scan_open {
+            let generation = self.generation;
+            for e in self.entries.values_mut() {
+                e.seen = generation;
+            }
+        }
         self.generation = self.generation.wrapping_add(1);
+        self.scan_open = true;
     }
 
     /// Applies a record read by a full scan, which is authoritative. Returns whether it differed
@@ -295,11 +275,11 @@ impl TableState {
     ) -> Scanned {
         let id = space_id(&p.key.customer, &p.key.space);
         let new = self.entry_for(p);
-        let old = self.entries.get(&id).copied();
+        let old = self.entries.get(id).copied();
         let differs = !old.is_some_and(|o| o.same(&new));
         if differs {
             self.put(id, new, &p.key.space);
-        } else if let Some(e) = self.entries.get_mut(&id) {
+        } else if let Some(e) = self.entries.get_mut(id) {
             e.seen = self.generation;
         }
         let drift = differs
@@ -318,14 +298,15 @@ impl TableState {
     /// Ends a full scan: removes the spaces it did not see (deleted items) and returns how many.
     pub fn end_scan(&mut self) -> u64 {
         let generation = self.generation;
+        self.scan_open = false;
         let gone: Vec<SpaceId> = self
             .entries
             .iter()
             .filter(|(_, e)| e.seen != generation)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in &gone {
-            if let Some(old) = self.entries.remove(id) {
+            if let Some(old) = self.entries.remove(*id) {
                 self.count(*id, &old, -1);
                 self.in_progress.remove(id);
                 self.failed.remove(id);
@@ -341,13 +322,13 @@ impl TableState {
             .map(|(id, e)| {
                 let key = &self.groups[e.group as usize].key;
                 (
-                    *id,
+                    id,
                     Contribution {
                         instance_id: key.instance_id.clone(),
                         worker_id: key.worker_id.clone(),
                         status: e.status,
-                        total_uploads: e.total,
-                        completed_uploads: e.completed,
+                        total_uploads: e.total.get(),
+                        completed_uploads: e.completed.get(),
                         updated_at: (e.updated_ms != NO_TIME)
                             .then(|| Timestamp::from_millis(e.updated_ms)),
                     },
@@ -356,10 +337,10 @@ impl TableState {
             .collect()
     }
 
-    /// Heap bytes this state holds, roughly (table capacity times bucket size, plus names and
-    /// the pairs' newest-spaces lists).
+    /// Heap bytes this state holds, roughly (slots times slot size, plus names and the pairs'
+    /// newest-spaces lists).
     pub fn approx_bytes(&self) -> usize {
-        let bucket = std::mem::size_of::<(SpaceId, Entry)>() + 1;
+        let slot = std::mem::size_of::<dense::Slot<Entry>>();
         let names: usize = self
             .in_progress
             .values()
@@ -371,7 +352,7 @@ impl TableState {
             .iter()
             .map(|g| g.newest.capacity() * std::mem::size_of::<(i64, SpaceId)>())
             .sum();
-        self.entries.capacity() * bucket + names + newest + self.classes.approx_bytes()
+        self.entries.capacity() * slot + names + newest + self.classes.approx_bytes()
     }
 }
 
@@ -380,8 +361,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::SpaceKey;
+    use crate::model::{Problems, SpaceKey};
     use crate::state::snapshot::{FoldContext, Snapshot};
+    use crate::table::item::MAX_UPLOADS;
 
     pub(super) fn rec(
         space: &str,
@@ -420,13 +402,6 @@ mod tests {
             .iter()
             .find(|(k, _)| k.worker_id == worker)
             .map_or(0, |(_, w)| w.status(status).spaces)
-    }
-
-    #[test]
-    fn an_entry_and_its_key_fill_one_64_byte_bucket() {
-        // The class id and duration live in what was padding: memory per space did not grow.
-        assert_eq!(std::mem::size_of::<Entry>(), 48);
-        assert_eq!(std::mem::size_of::<(SpaceId, Entry)>(), 64);
     }
 
     #[test]
@@ -538,5 +513,46 @@ mod tests {
         let s = st.snapshot(ctx(200));
         assert_eq!(s.invalid_items, 0);
         assert_eq!(s.invalid[InvalidReason::UnknownStatus.index()], 0);
+    }
+
+    #[test]
+    fn a_scan_removes_what_it_did_not_see_however_many_scans_failed_before_it() {
+        // "old" holds mark 0; 255 failed scans (begun, never ended), then the 256th, whose
+        // one-byte mark comes round to 0 again: it must still count "old" as unseen.
+        let mut st = TableState::new();
+        st.apply(&rec("old", Status::Completed, "w1", 100, 100));
+        st.apply(&rec("kept", Status::Completed, "w1", 100, 100));
+        for _ in 0..u8::MAX {
+            st.begin_scan();
+        }
+        st.begin_scan();
+        st.apply_scanned(&rec("kept", Status::Completed, "w1", 100, 100), None);
+        assert_eq!(st.end_scan(), 1);
+        let held: Vec<SpaceId> = st.contributions().into_keys().collect();
+        assert_eq!(held, vec![space_id("did:mailto:c", "kept")]);
+    }
+
+    #[test]
+    fn counts_beyond_what_the_decoder_accepts_are_invalid_not_wrapped() {
+        let mut st = TableState::new();
+        let mut big = rec("big", Status::InProgress, "w1", 10, 100);
+        big.total_uploads = MAX_UPLOADS;
+        big.completed_uploads = MAX_UPLOADS - 1;
+        st.apply(&big);
+        let mut absurd = rec("absurd", Status::InProgress, "w1", 10, 100);
+        absurd.total_uploads = (1 << 40) + 5;
+        st.apply(&absurd);
+        let s = st.snapshot(ctx(200));
+        let w = s
+            .workers
+            .values()
+            .next()
+            .unwrap()
+            .status(Status::InProgress);
+        assert_eq!(w.uploads, MAX_UPLOADS);
+        assert_eq!(w.completed_uploads, MAX_UPLOADS - 1 + 10);
+        assert_eq!(s.invalid_items, 1);
+        assert_eq!(s.invalid[InvalidReason::InvalidNumber.index()], 1);
+        assert_eq!(s.invalid[InvalidReason::CompletedExceedsTotal.index()], 1);
     }
 }
