@@ -16,6 +16,7 @@ mod daemon_faults;
 mod daemon_truth;
 mod dashboards;
 mod deploy;
+mod env_fallbacks;
 mod eta;
 mod exposition;
 mod failure_classes;
