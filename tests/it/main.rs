@@ -31,6 +31,7 @@ mod monitor_errors;
 mod replicas;
 mod report;
 mod simulation;
+mod status_index;
 mod status_page;
 mod table_ops;
 mod web;
