@@ -75,30 +75,28 @@ async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without
         Some(1.0)
     );
 
-    // Throttled beyond the SDK's three attempts (of every request in flight): the refresh fails
-    // as throttled, and the data stays.
-    proxy.inject(&[Fault::Throttle; 12]);
-    let m = exporter.wait_until("a throttled refresh", Duration::from_secs(60), |m| {
-        m.get(
-            "migration_exporter_refresh_errors_total",
-            &[("kind", "throttled")],
-        ) >= Some(1.0)
-    });
+    // Throttled on every request, beyond the SDK's three attempts: refreshes fail as throttled,
+    // one after another, and the data stays. One error line for the streak, however long.
+    proxy.fail_every_request(Some(Fault::Throttle));
+    let m = failure_streak(&exporter, "throttled", 3);
     assert_eq!(spaces(&m), 50.0, "the last good snapshot is still served");
+    assert_eq!(
+        streak_lines(&exporter),
+        1,
+        "one error line for a streak of three failures: {}",
+        exporter.log_tail()
+    );
 
     // The throttling ends: the next refresh succeeds, which ends the first failure streak.
+    proxy.fail_every_request(None);
     exporter.wait_until("recovery from throttling", Duration::from_secs(60), |m| {
-        proxy.pending() == 0 && m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
+        m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
     });
+    assert_eq!(exporter.count("message=\"refresh recovered\""), 1);
 
-    // Connections reset on every attempt: a network error, and nothing else.
-    proxy.inject(&[Fault::Reset; 12]);
-    let m = exporter.wait_until("a reset refresh", Duration::from_secs(60), |m| {
-        m.get(
-            "migration_exporter_refresh_errors_total",
-            &[("kind", "network")],
-        ) >= Some(1.0)
-    });
+    // Connections reset on every attempt: a new streak of network errors, and nothing else.
+    proxy.fail_every_request(Some(Fault::Reset));
+    let m = failure_streak(&exporter, "network", 3);
     assert_eq!(spaces(&m), 50.0);
     assert_eq!(
         m.get(
@@ -108,8 +106,15 @@ async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without
         Some(0.0),
         "a reset connection is a network error"
     );
+    assert_eq!(
+        streak_lines(&exporter),
+        2,
+        "one more error line for the second streak: {}",
+        exporter.log_tail()
+    );
 
     // Faults over: the next refresh succeeds and says so.
+    proxy.fail_every_request(None);
     exporter.wait_until("recovery", Duration::from_secs(60), |m| {
         proxy.pending() == 0 && m.get("migration_exporter_last_refresh_success", &[]) == Some(1.0)
     });
@@ -120,6 +125,50 @@ async fn retried_faults_are_counted_and_persistent_ones_fail_the_refresh_without
         "one error line per failure streak (throttled, then reset): {}",
         exporter.log_tail()
     );
+}
+
+/// Waits until the failure streak that begins now is `n` refreshes long, each failed as `kind`,
+/// as the daemon's metrics count them: its first failure, then `n - 1` more with not one
+/// successful refresh (of either kind) in between. (A refresh in flight when the faults began
+/// may still succeed, before the first failure: refreshes run one at a time.)
+fn failure_streak(exporter: &Exporter, kind: &str, n: u32) -> crate::harness::Metrics {
+    let errors = |m: &crate::harness::Metrics| {
+        m.get("migration_exporter_refresh_errors_total", &[("kind", kind)])
+            .unwrap_or(0.0)
+    };
+    let successes = |m: &crate::harness::Metrics| {
+        m.family("migration_exporter_refreshes_total")
+            .values()
+            .sum::<f64>()
+    };
+    let before = errors(&exporter.scrape());
+    let first = exporter.wait_until(
+        &format!("a first {kind} failure"),
+        Duration::from_secs(60),
+        |m| errors(m) > before,
+    );
+    let (first_errors, successes_then) = (errors(&first), successes(&first));
+    exporter.wait_until(
+        &format!("{n} {kind} failures in a row"),
+        Duration::from_secs(90),
+        |m| {
+            assert_eq!(
+                successes(m),
+                successes_then,
+                "a refresh succeeded during the {kind} streak"
+            );
+            errors(m) >= first_errors + f64::from(n - 1)
+        },
+    )
+}
+
+/// The error lines that open a failure streak, so far.
+fn streak_lines(exporter: &Exporter) -> usize {
+    exporter
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("level=error") && l.contains("refresh failed;"))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread")]

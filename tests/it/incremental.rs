@@ -250,37 +250,59 @@ fn diff<V: PartialEq + std::fmt::Debug>(
     out
 }
 
+/// Read units of every kind the meter of `table` recorded so far.
+fn all_units(table: &ProgressTable) -> f64 {
+    ReadOp::ALL
+        .iter()
+        .map(|op| table.meter().capacity_units(*op))
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_incremental_refresh_reads_only_what_changed() {
+    // The README's target: after 1% of the spaces changed, an incremental refresh costs at most
+    // 2% of a full scan's read units. A read is charged by the 4 KB block (0.5 unit), so the
+    // table must be big enough for one block to be under 2% of a scan: 1,000 of these records
+    // scan for 21 units, and the one block that holds their 10 changes is 2.4% of it; 2,000 scan
+    // for 41.5 units, and their 20 changes (3.4 KB) are still one block.
+    let n = 2000;
     let table = crate::harness::new_table("inc-cost").await;
     let old = Timestamp::now().minus(Duration::from_secs(86_400));
-    let records: Vec<SpaceProgress> = (0..1000)
-        .map(|i| space(i, Status::Pending, old, 0))
-        .collect();
+    let records: Vec<SpaceProgress> = (0..n).map(|i| space(i, Status::Pending, old, 0)).collect();
     table
         .put_items(records.iter().map(item::encode).collect())
         .await
         .unwrap();
     let mut tracker = Tracker::new(table.clone(), settings(Duration::from_secs(120)));
     let full = tracker.full().await.unwrap();
-    assert_eq!(full.items, 1000);
+    assert_eq!(full.items, n as u64);
     let scan_units = table.meter().capacity_units(ReadOp::Scan);
-    for r in &records[..10] {
+    let changed = n / 100;
+    for r in &records[..changed] {
         table
             .mark_space_failed(&r.key, "boom", Timestamp::now())
             .await
             .unwrap();
     }
+    let before = all_units(&table);
     let inc = tracker.incremental().await.unwrap();
-    assert_eq!((inc.items, inc.changed), (10, 10));
-    let query_units = table.meter().capacity_units(ReadOp::Query);
+    assert_eq!((inc.items, inc.changed), (changed as u64, changed as u64));
+    let inc_units = all_units(&table) - before;
     assert!(
-        query_units * 20.0 < scan_units,
-        "query {query_units} vs scan {scan_units} read units"
+        inc_units * 50.0 <= scan_units,
+        "after 1% of the spaces changed, an incremental refresh read {inc_units} units, {:.2}% \
+         of a full scan's {scan_units} (target: at most 2%)",
+        inc_units / scan_units * 100.0
     );
     let snap = tracker.snapshot_at(Timestamp::now());
-    assert_eq!(snap.by_status()[Status::Failed.index()].spaces, 10);
-    assert_eq!(snap.by_status()[Status::Pending.index()].spaces, 990);
+    assert_eq!(
+        snap.by_status()[Status::Failed.index()].spaces,
+        changed as u64
+    );
+    assert_eq!(
+        snap.by_status()[Status::Pending.index()].spaces,
+        (n - changed) as u64
+    );
     // Nothing changed: the next one reads nothing new (beyond the overlap window).
     let again = tracker.incremental().await.unwrap();
     assert_eq!(again.changed, 0);

@@ -477,7 +477,7 @@ async fn text_layout_matches_the_golden_files() {
             "{}/tests/golden/monitor/{name}.txt",
             env!("CARGO_MANIFEST_DIR")
         );
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        if migration_testkit::golden::update_golden() {
             std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
             std::fs::write(&path, &got).unwrap();
         }

@@ -365,7 +365,7 @@ mod tests {
             meter,
         );
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        if migration_testkit::golden::update_golden() {
             std::fs::write(&path, &text).unwrap();
         }
         let golden = std::fs::read_to_string(&path).unwrap();

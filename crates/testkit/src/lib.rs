@@ -9,9 +9,11 @@
 //! - [`records`]: the one builder of `SpaceProgress` records for tests and benches.
 //! - [`table_args`]: the examples' endpoint and table flags, and opening that table.
 //! - [`command_lines`]: random command lines for the front ends' property tests.
+//! - [`golden`]: whether golden tests rewrite their files (`UPDATE_GOLDEN`, refused under CI).
 
 pub mod command_lines;
 pub mod fleet;
+pub mod golden;
 pub mod records;
 pub mod sample;
 pub mod table_args;

@@ -236,9 +236,25 @@ impl Exporter {
     }
 
     fn try_spawn_as(args: &[&str], keys: Keys<'_>) -> Result<Exporter, Exited> {
+        Exporter::try_spawn_env(args, &[], keys)
+    }
+
+    /// [`Exporter::spawn`] with these environment variables besides the AWS ones (and none
+    /// other from this process): `args` and `env` must keep it on loopback and log in logfmt.
+    pub fn spawn_env(args: &[&str], env: &[(&str, String)]) -> Exporter {
+        Exporter::try_spawn_env(args, env, LOCAL_KEYS)
+            .unwrap_or_else(|e| panic!("exporter did not log its address: {e:?}"))
+    }
+
+    fn try_spawn_env(
+        args: &[&str],
+        env: &[(&str, String)],
+        keys: Keys<'_>,
+    ) -> Result<Exporter, Exited> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_migration-exporter"));
         cmd.args(args);
         aws_env(&mut cmd, keys);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -21,10 +21,12 @@ pub enum Fault {
 /// How long [`Fault::Delay`] holds a request.
 pub const DELAY: Duration = Duration::from_millis(500);
 
-/// A loopback HTTP proxy that answers queued faults instead of forwarding, one per request.
+/// A loopback HTTP proxy that answers queued faults instead of forwarding, one per request,
+/// and once the queue is empty, the standing fault (if any) to every request.
 pub struct FaultProxy {
     pub addr: String,
     plan: Arc<Mutex<VecDeque<Fault>>>,
+    standing: Arc<Mutex<Option<Fault>>>,
     pub forwarded: Arc<Mutex<u64>>,
 }
 
@@ -74,17 +76,20 @@ impl FaultProxy {
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let plan: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
         let forwarded: Arc<Mutex<u64>> = Arc::default();
-        let (p, f) = (plan.clone(), forwarded.clone());
+        let standing: Arc<Mutex<Option<Fault>>> = Arc::default();
+        let (p, f, st) = (plan.clone(), forwarded.clone(), standing.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut client) = conn else { continue };
                 let (plan, forwarded, upstream) = (p.clone(), f.clone(), upstream.clone());
+                let standing = st.clone();
                 std::thread::spawn(move || {
                     // One request per connection: the proxy always closes after answering.
                     let Some(request) = read_request(&mut client) else {
                         return;
                     };
-                    let fault = plan.lock().unwrap().pop_front();
+                    let queued = plan.lock().unwrap().pop_front();
+                    let fault = queued.or(*standing.lock().unwrap());
                     match fault {
                         Some(Fault::Throttle) => {
                             respond(&mut client, "400 Bad Request", "ThrottlingException")
@@ -122,12 +127,18 @@ impl FaultProxy {
         FaultProxy {
             addr: format!("http://{addr}"),
             plan,
+            standing,
             forwarded,
         }
     }
 
     pub fn inject(&self, faults: &[Fault]) {
         self.plan.lock().unwrap().extend(faults);
+    }
+
+    /// Answers every request with `fault` from now on (after the queue), or forwards them again.
+    pub fn fail_every_request(&self, fault: Option<Fault>) {
+        *self.standing.lock().unwrap() = fault;
     }
 
     pub fn pending(&self) -> usize {

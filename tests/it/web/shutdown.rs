@@ -1,6 +1,6 @@
 //! Shutdown: open responses finish within the shutdown timeout and never past it (in process),
-//! and the binary exits 0 on SIGTERM while clients hold connections; the binary's listen
-//! addresses and environment fallbacks.
+//! and the binary exits 0 on SIGTERM while clients hold connections; the binary's IPv4 and IPv6
+//! wildcard addresses on one port, and a bad environment value.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -92,17 +92,25 @@ fn sigterm_exits_within_the_shutdown_timeout_while_clients_hold_connections() {
     assert!(took < Duration::from_secs(4), "{took:?}");
 }
 
+/// Whether this machine has an IPv6 loopback address (`::1` on `lo`).
+fn has_ipv6_loopback() -> bool {
+    std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.starts_with("00000000000000000000000000000001 "))
+    })
+}
+
 #[test]
-fn several_listen_addresses_and_env_fallbacks() {
-    let (a, b) = (crate::harness::free_port(), crate::harness::free_port());
-    let a_addr = format!("127.0.0.1:{a}");
-    let b_addr = format!("[::1]:{b}");
-    let exporter = start_ok(&[
-        "--web.listen-address",
-        &a_addr,
-        "--web.listen-address",
-        &b_addr,
-    ]);
+fn ipv4_and_ipv6_wildcards_listen_on_one_port() {
+    // `[::]` without IPV6_V6ONLY would take the IPv4 side of the port too and clash with
+    // `0.0.0.0` (EADDRINUSE); the server sets it, so both bind. Clients stay on loopback.
+    if !has_ipv6_loopback() {
+        println!("skipped: no IPv6 loopback (::1) in /proc/net/if_inet6");
+        return;
+    }
+    let port = crate::harness::free_port();
+    let (v4, v6) = (format!("0.0.0.0:{port}"), format!("[::]:{port}"));
+    let exporter = start_ok(&["--web.listen-address", &v4, "--web.listen-address", &v6]);
     crate::harness::wait_for(
         "both addresses logged",
         Duration::from_secs(5),
@@ -111,9 +119,24 @@ fn several_listen_addresses_and_env_fallbacks() {
             n => Err(format!("{n} listening lines")),
         },
     );
-    assert_eq!(curl(&[], &format!("http://{a_addr}/-/healthy")).0, 200);
-    assert_eq!(curl(&[], &format!("http://{b_addr}/-/healthy")).0, 200);
-    // The environment stands in for flags, and a bad value there is one line, exit 2.
+    for bound in [&v4, &v6] {
+        assert_eq!(
+            exporter.count(&format!("address={bound} ")),
+            1,
+            "{bound}: {}",
+            exporter.log_tail()
+        );
+    }
+    for client in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let (code, _, body) = curl(&[], &format!("http://{client}/-/healthy"));
+        assert_eq!(code, 200, "{client}: {body}");
+    }
+}
+
+#[test]
+fn a_bad_environment_value_is_one_line_and_exit_2() {
+    // The environment stands in for flags (tests/it/env_fallbacks.rs), and a bad value there is
+    // one line, exit 2.
     let out = Command::new(env!("CARGO_BIN_EXE_migration-exporter"))
         .env("MIGRATION_EXPORTER_WEB_SHUTDOWN_TIMEOUT", "whenever")
         .output()
