@@ -213,7 +213,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::page::{Coding, MetricsRenderer};
     use crate::store::Health;
     use migration_core::failure::ErrorClass;
     use migration_core::model::Timestamp;
@@ -327,8 +326,13 @@ mod tests {
             }),
             Arc::new(HttpStats::default()),
         );
-        let (_, chunks) = MetricsRenderer::new(collector).render(Coding::Identity);
-        String::from_utf8(chunks.concat()).unwrap()
+        // As the page renders it (page.rs): the families, then the HTTP side's lines.
+        let mut out = Vec::new();
+        let families = collector.families(&collector.store.load());
+        prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, &mut out).unwrap();
+        let mut text = String::from_utf8(out).unwrap();
+        collector.http.write(&mut text);
+        text
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub(crate) enum Coding {
 }
 
 /// One published state's page: the text, and its gzip form once a gzip scrape asked for it.
-struct Page {
+struct CachedPage {
     text: Bytes,
     /// `None` when compressing failed (logged); such a state is then served as identity.
     gzip: OnceLock<Option<GzipPage>>,
@@ -36,7 +36,7 @@ struct Page {
 /// Renders `/metrics` from the published state, caching per published state.
 pub(crate) struct MetricsRenderer {
     collector: MigrationCollector,
-    cache: Mutex<Option<(Arc<Published>, Arc<Page>)>>,
+    cache: Mutex<Option<(Arc<Published>, Arc<CachedPage>)>>,
     /// Gzip forms built, for the tests to count.
     #[cfg(test)]
     gzip_builds: std::sync::atomic::AtomicUsize,
@@ -78,7 +78,7 @@ impl MetricsRenderer {
     }
 
     /// The page's gzip form, built by the first caller; concurrent callers wait for that one.
-    fn gzip<'p>(&self, page: &'p Page) -> Option<&'p GzipPage> {
+    fn gzip<'p>(&self, page: &'p CachedPage) -> Option<&'p GzipPage> {
         page.gzip
             .get_or_init(|| {
                 #[cfg(test)]
@@ -92,7 +92,7 @@ impl MetricsRenderer {
     }
 
     /// The published state's page: rendered once per published state, which is read once.
-    fn page(&self) -> Arc<Page> {
+    fn page(&self) -> Arc<CachedPage> {
         let current = self.collector.store.load();
         // Concurrent scrapes of a new state wait for one render instead of each rendering it.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -106,7 +106,7 @@ impl MetricsRenderer {
         if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
-        let page = Arc::new(Page {
+        let page = Arc::new(CachedPage {
             text: Bytes::from(out),
             gzip: OnceLock::new(),
         });

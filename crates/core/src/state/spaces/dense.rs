@@ -80,7 +80,7 @@ impl<T> IndexMut<usize> for Pages<T> {
 
 /// One slot: the id as two words (8-byte aligned, unlike `u128`), and the value.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Slot<V> {
+pub(super) struct EntrySlot<V> {
     key: [u64; 2],
     value: V,
 }
@@ -96,7 +96,7 @@ fn join(key: [u64; 2]) -> SpaceId {
 /// One shard: `slots.len()` is its capacity.
 #[derive(Clone)]
 struct Shard<V> {
-    slots: Pages<Slot<V>>,
+    slots: Pages<EntrySlot<V>>,
     len: usize,
 }
 
@@ -144,7 +144,7 @@ impl<V: Copy + Default> Shard<V> {
         if (self.len + 1) * 8 > self.slots.len() * MAX_LOAD_EIGHTHS {
             self.grow();
         }
-        let mut carry = Slot { key, value };
+        let mut carry = EntrySlot { key, value };
         let mut at = self.home(key);
         let mut d = 0;
         loop {
@@ -175,7 +175,7 @@ impl<V: Copy + Default> Shard<V> {
             self.slots[hole] = self.slots[next];
             hole = next;
         }
-        self.slots[hole] = Slot {
+        self.slots[hole] = EntrySlot {
             key: EMPTY,
             value: V::default(),
         };
@@ -186,7 +186,7 @@ impl<V: Copy + Default> Shard<V> {
     /// A quarter more slots (at least [`MIN_SLOTS`]), every held slot placed again.
     fn grow(&mut self) {
         let slots = (self.slots.len() + self.slots.len() / 4).max(MIN_SLOTS);
-        let empty = Slot {
+        let empty = EntrySlot {
             key: EMPTY,
             value: V::default(),
         };
@@ -235,7 +235,7 @@ impl<V: Copy + Default> DenseMap<V> {
         self.len() == 0
     }
 
-    /// Slots allocated (held or empty), each `size_of::<Slot<V>>()` bytes.
+    /// Slots allocated (held or empty), each `size_of::<EntrySlot<V>>()` bytes.
     pub(super) fn capacity(&self) -> usize {
         self.shards.iter().map(|s| s.slots.len()).sum::<usize>() + 1
     }

@@ -120,7 +120,7 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::super::SpaceId;
-    use super::super::dense::Slot;
+    use super::super::dense::EntrySlot;
     use super::*;
 
     #[test]
@@ -129,7 +129,7 @@ mod tests {
         // no padding to 16) in a slot without control bytes: 48 bytes a space, 70% to 87.5%
         // of the slots in use, where a HashMap bucket was 64 bytes plus a control byte.
         assert_eq!(std::mem::size_of::<Entry>(), 32);
-        assert_eq!(std::mem::size_of::<Slot<Entry>>(), 48);
+        assert_eq!(std::mem::size_of::<EntrySlot<Entry>>(), 48);
         assert_eq!(std::mem::size_of::<SpaceId>(), 16);
     }
 

@@ -340,7 +340,7 @@ impl TableState {
     /// Heap bytes this state holds, roughly (slots times slot size, plus names and the pairs'
     /// newest-spaces lists).
     pub fn approx_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<dense::Slot<Entry>>();
+        let slot = std::mem::size_of::<dense::EntrySlot<Entry>>();
         let names: usize = self
             .in_progress
             .values()
