@@ -31,12 +31,7 @@ async fn a_failed_refresh_keeps_the_last_snapshot_and_says_so() {
     exporter.wait_ready(Duration::from_secs(60));
     let before = wait_for_truth(&exporter, &rows, Duration::from_secs(10));
 
-    crate::harness::client()
-        .delete_table()
-        .table_name(table.name())
-        .send()
-        .await
-        .unwrap();
+    crate::harness::delete_table(table.name()).await;
     let stale = exporter.wait_until("the refresh failure", Duration::from_secs(20), |m| {
         m.get("migration_exporter_last_refresh_success", &[]) == Some(0.0)
     });

@@ -255,13 +255,7 @@ async fn a_table_deleted_and_recreated_under_the_exporter_is_served_again() {
         spaces(m) == 1.0
     });
 
-    let client = crate::harness::client();
-    client
-        .delete_table()
-        .table_name(table.name())
-        .send()
-        .await
-        .unwrap();
+    crate::harness::delete_table(table.name()).await;
     // Gone for a while: five refreshes fail before it is back.
     let m = exporter.wait_until("five failed refreshes", Duration::from_secs(30), |m| {
         m.get("migration_exporter_last_refresh_success", &[]) == Some(0.0)
@@ -273,7 +267,7 @@ async fn a_table_deleted_and_recreated_under_the_exporter_is_served_again() {
     assert_eq!(spaces(&m), 1.0, "the last good snapshot is still served");
 
     // Recreated with the same name and index, with three other spaces.
-    let again = ProgressTable::new(client, table.name(), "status-index");
+    let again = ProgressTable::new(crate::harness::client(), table.name(), "status-index");
     again.create_table().await.unwrap();
     let records: Vec<_> = (1..=3).map(space).collect();
     again

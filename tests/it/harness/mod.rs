@@ -120,6 +120,16 @@ pub async fn new_table(prefix: &str) -> ProgressTable {
     table
 }
 
+/// Deletes DynamoDB Local's table `name` (under a running exporter, say).
+pub async fn delete_table(name: &str) {
+    client()
+        .delete_table()
+        .table_name(name)
+        .send()
+        .await
+        .expect("delete table");
+}
+
 /// A well-formed record as a worker writes it, for loading test tables (the positional form of
 /// [`SpaceRecord`], which the older tests use).
 #[allow(clippy::too_many_arguments)]
