@@ -353,10 +353,16 @@ fn print_table(o: &Options, out: &Outcome) {
         out.sampler.trend(2, out.warmup_s),
     );
     let kinds = |m: &BTreeMap<String, f64>| {
-        m.iter()
+        let counted: Vec<String> = m
+            .iter()
+            .filter(|(_, v)| **v > 0.0)
             .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        if counted.is_empty() {
+            "none".to_owned()
+        } else {
+            counted.join(", ")
+        }
     };
     println!(
         "\nSoak ({}): {:.0} min, {} spaces, {} writes/s ({} written, {} failed), DynamoDB Local restarted {} times, web config rewritten {} times (reload seen {} times)\n",
