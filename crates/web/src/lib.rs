@@ -34,6 +34,9 @@ mod activity;
 mod client_auth;
 mod config;
 mod connection;
+/// For fuzz properties (this crate's and other exporters'): the CPU time of the calling thread.
+#[doc(hidden)]
+pub mod cpu_time;
 mod error;
 mod fd_limit;
 pub mod flags;
