@@ -88,9 +88,8 @@ fn get_auth(addr: &str, path: &str) -> (String, String) {
         .arg(format!("http://{addr}{path}"))
         .output()
         .expect("run curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.to_owned(), body.to_owned())
+    let (_, head, body) = harness::split_response(&String::from_utf8_lossy(&out.stdout));
+    (head, body)
 }
 
 /// The gauges a fresh full scan must reproduce: the table's figures, not the exporter's own

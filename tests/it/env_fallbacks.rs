@@ -128,14 +128,7 @@ fn get(addr: &str, path: &str) -> (u16, String, String) {
 }
 
 fn parse(raw: &[u8]) -> (u16, String, String) {
-    let raw = String::from_utf8_lossy(raw);
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head.to_ascii_lowercase(), body.to_owned())
+    crate::harness::split_response(&String::from_utf8_lossy(raw))
 }
 
 /// Sends `request` on a new connection and reads the answer to its end.

@@ -119,13 +119,8 @@ impl Moto {
         .unwrap();
         let mut raw = String::new();
         stream.read_to_string(&mut raw).expect("read moto response");
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let code = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        (code, body.to_owned())
+        let (code, _, body) = crate::harness::split_response(&raw);
+        (code, body)
     }
 
     /// One IAM Query API call, before enforcement (the Authorization header only routes the

@@ -467,6 +467,18 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// A raw HTTP/1.1 response split into (status code, head in lower case, body); code 0 when
+/// the status line cannot be read.
+pub fn split_response(raw: &str) -> (u16, String, String) {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head.to_ascii_lowercase(), body.to_owned())
+}
+
 /// Samples of one exposition, keyed by `name{label="value",...}` with labels sorted by name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics(pub BTreeMap<String, f64>);

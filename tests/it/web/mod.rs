@@ -137,14 +137,7 @@ fn curl(args: &[&str], url: &str) -> (u16, String, String) {
         .arg(url)
         .output()
         .expect("curl is installed (scripts/install-deps installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head.to_ascii_lowercase(), body.to_owned())
+    crate::harness::split_response(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// curl with the test CA, over TLS to 127.0.0.1.
