@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::refresh::{RefreshReport, RefreshSettings};
 use super::snapshot::{FoldContext, Snapshot};
-use super::spaces::{Change, TableState, space_id};
+use super::spaces::{Change, SpaceId, TableState, space_id};
 use crate::failure::Classifier;
 use crate::model::{SpaceProgress, Timestamp};
 
@@ -85,7 +85,7 @@ impl Engine {
     ) -> RefreshReport {
         let mut report = RefreshReport::default();
         let mut order = Vec::new();
-        let mut newest: HashMap<u128, &SpaceProgress> = HashMap::new();
+        let mut newest: HashMap<SpaceId, &SpaceProgress> = HashMap::new();
         for p in read {
             report.read(p);
             let id = space_id(&p.key.customer, &p.key.space);
@@ -98,16 +98,15 @@ impl Engine {
                 }
             }
         }
-        for id in order {
-            match self.state.apply(newest[&id]) {
-                Change::Inserted => report.changed += 1,
-                Change::Replaced { from, to } => {
-                    report.changed += 1;
-                    report.transitions.count(from, to);
-                }
-                Change::Unchanged => {}
+        let records = order.iter().map(|id| (*id, newest[id]));
+        self.state.apply_each(records, |change| match change {
+            Change::Inserted => report.changed += 1,
+            Change::Replaced { from, to } => {
+                report.changed += 1;
+                report.transitions.count(from, to);
             }
-        }
+            Change::Unchanged => {}
+        });
         self.state.settle();
         self.last_started = Some(started);
         report
@@ -143,15 +142,24 @@ pub struct FullScan<'a> {
 }
 
 impl FullScan<'_> {
-    /// Applies one item the scan read.
-    pub fn apply(&mut self, p: &SpaceProgress) {
-        self.report.read(p);
-        let scanned = self.engine.state.apply_scanned(p, self.visible_before);
-        self.report.changed += u64::from(scanned.changed);
-        self.report.drift += u64::from(scanned.drift);
-        if let Some((from, to)) = scanned.transition {
-            self.report.transitions.count(from, to);
-        }
+    /// Applies items the scan read, in order.
+    pub fn apply<'b>(&mut self, items: impl IntoIterator<Item = &'b SpaceProgress>) {
+        let records: Vec<(SpaceId, &SpaceProgress)> = items
+            .into_iter()
+            .map(|p| {
+                self.report.read(p);
+                (space_id(&p.key.customer, &p.key.space), p)
+            })
+            .collect();
+        let report = &mut self.report;
+        let state = &mut self.engine.state;
+        state.apply_scanned_each(records, self.visible_before, |s| {
+            report.changed += u64::from(s.changed);
+            report.drift += u64::from(s.drift);
+            if let Some((from, to)) = s.transition {
+                report.transitions.count(from, to);
+            }
+        });
     }
 
     /// Ends the scan: removes what it did not read (deleted items; drift once a refresh came
@@ -237,7 +245,7 @@ mod tests {
         {
             // The scan fails after one item: it is never finished.
             let mut scan = e.full_scan(Timestamp::from_millis(2_000));
-            scan.apply(&rec(Status::Failed, 2));
+            scan.apply([&rec(Status::Failed, 2)]);
         }
         assert_eq!(e.last_started(), Some(Timestamp::from_millis(1_000)));
         assert_eq!(status_of(&e), vec![Status::Failed]);

@@ -160,7 +160,7 @@ impl Tracker {
         while open || running > 0 {
             tokio::select! {
                 batch = rx.recv(), if open => match batch {
-                    Some(batch) => batch.iter().for_each(|p| scan.apply(p)),
+                    Some(batch) => scan.apply(&batch),
                     None => open = false,
                 },
                 joined = tasks.join_next(), if running > 0 => {

@@ -106,7 +106,7 @@ fn check(history: &[Op]) -> Result<(), TestCaseError> {
                     _ => {
                         let read = shuffled(table.scan(), *order, 0);
                         let mut scan = engine.full_scan(started);
-                        read.iter().for_each(|(_, p)| scan.apply(p));
+                        scan.apply(read.iter().map(|(_, p)| p));
                         let report = scan.finish();
                         let want = model.full(&read, started);
                         prop_assert_eq!(

@@ -166,15 +166,12 @@ impl TableState {
     /// failed spaces.
     fn fill_examples(&self, top: &mut [ClassCount], place: &HashMap<u16, usize>) {
         let mut newest: Vec<Vec<(i64, &str)>> = vec![Vec::new(); top.len()];
-        for (id, space) in &self.failed {
-            let Some(e) = self.entries.get(*id) else {
-                continue;
-            };
+        for e in self.failed.values() {
             let Some(&at) = place.get(&e.class) else {
                 continue;
             };
             let list = &mut newest[at];
-            let candidate = (e.updated_ms, space.as_ref());
+            let candidate = (e.updated_ms, e.name.as_ref());
             // Newest first, then by name; a space without updatedAt sorts last.
             let pos = list.partition_point(|x| {
                 (x.0, std::cmp::Reverse(x.1)) > (candidate.0, std::cmp::Reverse(candidate.1))

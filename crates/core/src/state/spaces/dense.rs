@@ -283,6 +283,21 @@ impl<V: Copy + Default> DenseMap<V> {
         shard.find(key).map(|at| shard.remove_at(at))
     }
 
+    /// Reads the home slot of each id, all together, so that the lookups of those ids that
+    /// follow find their slots in the cache. The loads do not depend on one another, so the
+    /// processor has them in flight at once instead of waiting on memory for each in turn.
+    pub(super) fn prefetch(&self, ids: impl Iterator<Item = SpaceId>) {
+        let mut sink = 0u64;
+        for id in ids {
+            let key = split(id);
+            let shard = &self.shards[Self::shard(key)];
+            if !shard.slots.is_empty() {
+                sink ^= shard.slots[shard.home(key)].key[1];
+            }
+        }
+        std::hint::black_box(sink);
+    }
+
     /// Every (id, value), in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (SpaceId, &V)> {
         self.zero.iter().map(|v| (0, v)).chain(

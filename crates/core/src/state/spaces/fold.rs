@@ -15,52 +15,46 @@ impl TableState {
     /// failed spaces (plus one pass over the state if it is not [settled](Self::settle)).
     pub fn snapshot(&self, ctx: FoldContext) -> Snapshot {
         let newest = self.newest_updates();
-        let mut workers: BTreeMap<WorkerKey, WorkerStats> = self
+        // By pair index, so that each in-progress space finds its pair without a search.
+        let mut by_group: Vec<Option<WorkerStats>> = self
             .groups
             .iter()
             .zip(newest)
-            .filter(|(g, _)| g.members > 0)
             .map(|(g, newest)| {
-                (
-                    g.key.clone(),
-                    WorkerStats {
-                        by_status: g.by_status,
-                        stuck: 0,
-                        oldest_in_progress_update: None,
-                        last_update: (newest != NO_TIME).then(|| Timestamp::from_millis(newest)),
-                    },
-                )
+                (g.members > 0).then(|| WorkerStats {
+                    by_status: g.by_status,
+                    stuck: 0,
+                    oldest_in_progress_update: None,
+                    last_update: (newest != NO_TIME).then(|| Timestamp::from_millis(newest)),
+                })
             })
             .collect();
         let cutoff = ctx.stuck_cutoff().as_millis();
         let mut stuck: BinaryHeap<StuckSpace> = BinaryHeap::new();
-        for (id, space) in &self.in_progress {
-            let Some(e) = self.entries.get(*id) else {
-                continue;
-            };
-            if e.updated_ms == NO_TIME {
+        for listed in self.in_progress.values() {
+            if listed.updated_ms == NO_TIME {
                 continue;
             }
-            let key = &self.groups[e.group as usize].key;
-            let Some(w) = workers.get_mut(key) else {
+            let Some(w) = by_group[listed.group as usize].as_mut() else {
                 continue;
             };
-            let updated = Timestamp::from_millis(e.updated_ms);
+            let updated = Timestamp::from_millis(listed.updated_ms);
             w.oldest_in_progress_update = Some(
                 w.oldest_in_progress_update
                     .map_or(updated, |o| o.min(updated)),
             );
-            if e.updated_ms < cutoff {
+            if listed.updated_ms < cutoff {
                 w.stuck += 1;
-                let candidate = (updated, space.as_ref());
+                let candidate = (updated, listed.name.as_ref());
                 let keep = stuck.len() < ctx.max_stuck_spaces
                     || stuck.peek().is_some_and(|newest| {
                         candidate < (newest.updated_at, newest.space.as_str())
                     });
                 if keep && ctx.max_stuck_spaces > 0 {
+                    let key = &self.groups[listed.group as usize].key;
                     stuck.push(StuckSpace {
                         updated_at: updated,
-                        space: space.to_string(),
+                        space: listed.name.to_string(),
                         instance_id: key.instance_id.clone(),
                         worker_id: key.worker_id.clone(),
                     });
@@ -70,6 +64,12 @@ impl TableState {
                 }
             }
         }
+        let workers: BTreeMap<WorkerKey, WorkerStats> = self
+            .groups
+            .iter()
+            .zip(by_group)
+            .filter_map(|(g, w)| w.map(|w| (g.key.clone(), w)))
+            .collect();
         let mut stuck_spaces = stuck.into_vec();
         stuck_spaces.sort();
         Snapshot {
@@ -107,16 +107,13 @@ impl TableState {
         // A min-heap of the newest `max` by (updatedAt, reversed name).
         type Candidate<'a> = (i64, std::cmp::Reverse<&'a str>, u32, u16);
         let mut heap: BinaryHeap<std::cmp::Reverse<Candidate<'_>>> = BinaryHeap::new();
-        for (id, space) in &self.failed {
-            let Some(e) = self.entries.get(*id) else {
-                continue;
-            };
+        for e in self.failed.values() {
             if e.updated_ms == NO_TIME {
                 continue;
             }
             let candidate = (
                 e.updated_ms,
-                std::cmp::Reverse(space.as_ref()),
+                std::cmp::Reverse(e.name.as_ref()),
                 e.group,
                 e.class,
             );

@@ -11,6 +11,7 @@
 //! to another worker, deleted, or rewritten with an older `updatedAt`) with no newer write in
 //! between does [`TableState::settle`] refill the list with one pass over the state.
 
+mod batch;
 mod classes;
 mod dense;
 mod durations;
@@ -18,6 +19,7 @@ mod entry;
 mod fold;
 mod group;
 mod id;
+mod listed;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -31,8 +33,8 @@ pub use durations::DEFAULT_BOUNDS;
 use entry::{Entry, NO_TIME, held_counts};
 use group::Group;
 pub use group::NEWEST_KEPT;
-use id::IdMap;
 pub use id::{IdHasher, SpaceId, space_id};
+use listed::Names;
 
 /// What applying a record did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +78,10 @@ pub struct TableState {
     groups: Vec<Group>,
     /// instance -> worker -> group index; nested so lookups need no allocation.
     group_ids: HashMap<String, HashMap<String, u32>>,
-    /// Names of in-progress spaces: a snapshot looks at these one by one (stuck spaces).
-    in_progress: IdMap<Box<str>>,
-    /// Names of failed spaces: a snapshot looks at these one by one (the newest failures).
-    failed: IdMap<Box<str>>,
+    /// The in-progress spaces: a snapshot looks at these one by one (stuck spaces).
+    in_progress: Names,
+    /// The failed spaces: a snapshot looks at these one by one (the newest failures).
+    failed: Names,
     /// Current entries with each problem, and with any.
     invalid: [u64; InvalidReason::ALL.len()],
     invalid_items: u64,
@@ -112,8 +114,8 @@ impl TableState {
             entries: DenseMap::default(),
             groups: Vec::new(),
             group_ids: HashMap::new(),
-            in_progress: IdMap::default(),
-            failed: IdMap::default(),
+            in_progress: Names::default(),
+            failed: Names::default(),
             invalid: [0; InvalidReason::ALL.len()],
             invalid_items: 0,
             generation: 0,
@@ -209,26 +211,22 @@ impl TableState {
     }
 
     fn put(&mut self, id: SpaceId, e: Entry, space: &str) {
-        if let Some(old) = self.entries.insert(id, e) {
-            self.count(id, &old, -1);
+        let old = self.entries.insert(id, e);
+        if let Some(old) = &old {
+            self.count(id, old, -1);
         }
         self.count(id, &e, 1);
-        for (status, names) in [
-            (Status::InProgress, &mut self.in_progress),
-            (Status::Failed, &mut self.failed),
-        ] {
-            if e.status == status {
-                names.entry(id).or_insert_with(|| space.into());
-            } else {
-                names.remove(&id);
-            }
-        }
+        self.relist(id, &e, old.as_ref(), space);
     }
 
     /// Applies a record as the space is now (read from the status index, or loaded whole),
     /// whatever its `updatedAt`: a worker whose clock runs behind may rewrite a space older.
     pub fn apply(&mut self, p: &SpaceProgress) -> Change {
-        let id = space_id(&p.key.customer, &p.key.space);
+        self.apply_id(space_id(&p.key.customer, &p.key.space), p)
+    }
+
+    /// [`TableState::apply`] of a record whose id is known.
+    fn apply_id(&mut self, id: SpaceId, p: &SpaceProgress) -> Change {
         let mut new = self.entry_for(p);
         match self.entries.get(id).copied() {
             Some(old) if old.same(&new) => Change::Unchanged,
@@ -273,7 +271,16 @@ impl TableState {
         p: &SpaceProgress,
         visible_before: Option<Timestamp>,
     ) -> Scanned {
-        let id = space_id(&p.key.customer, &p.key.space);
+        self.apply_scanned_id(space_id(&p.key.customer, &p.key.space), p, visible_before)
+    }
+
+    /// [`TableState::apply_scanned`] of a record whose id is known.
+    fn apply_scanned_id(
+        &mut self,
+        id: SpaceId,
+        p: &SpaceProgress,
+        visible_before: Option<Timestamp>,
+    ) -> Scanned {
         let new = self.entry_for(p);
         let old = self.entries.get(id).copied();
         let differs = !old.is_some_and(|o| o.same(&new));
@@ -308,8 +315,7 @@ impl TableState {
         for id in &gone {
             if let Some(old) = self.entries.remove(*id) {
                 self.count(*id, &old, -1);
-                self.in_progress.remove(id);
-                self.failed.remove(id);
+                self.unlist(*id, &old);
             }
         }
         gone.len() as u64
@@ -341,18 +347,12 @@ impl TableState {
     /// newest-spaces lists).
     pub fn approx_bytes(&self) -> usize {
         let slot = std::mem::size_of::<dense::EntrySlot<Entry>>();
-        let names: usize = self
-            .in_progress
-            .values()
-            .chain(self.failed.values())
-            .map(|n| n.len() + 16 + 17)
-            .sum();
         let newest: usize = self
             .groups
             .iter()
             .map(|g| g.newest.capacity() * std::mem::size_of::<(i64, SpaceId)>())
             .sum();
-        self.entries.capacity() * slot + names + newest + self.classes.approx_bytes()
+        self.entries.capacity() * slot + self.listed_bytes() + newest + self.classes.approx_bytes()
     }
 }
 
