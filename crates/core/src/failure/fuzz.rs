@@ -10,12 +10,6 @@ use proptest::prelude::*;
 use super::normalise::{MAX_CLASS_CHARS, MAX_SCAN_BYTES, prefix};
 use super::*;
 
-/// The bundled rules, compiled once (80 ms each time in a debug build).
-fn bundled() -> &'static Classifier {
-    static C: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();
-    C.get_or_init(Classifier::default)
-}
-
 fn config() -> ProptestConfig {
     crate::proptest_cases::cases(256)
 }
@@ -43,7 +37,7 @@ proptest! {
 
     #[test]
     fn every_text_gets_a_bounded_deterministic_class(text in error_text()) {
-        let c = bundled();
+        let c = Classifier::default();
         let class = c.classify(Some(&text));
         prop_assert!(!class.name.is_empty());
         prop_assert!(class.name.chars().count() <= MAX_CLASS_CHARS + 1, "{}", class.name);
@@ -60,7 +54,7 @@ proptest! {
         text in error_text(),
         tail in any::<String>(),
     ) {
-        let c = bundled();
+        let c = Classifier::default();
         let long = format!("{text}{}", "z".repeat(MAX_SCAN_BYTES));
         let longer = format!("{long}{tail}");
         prop_assert_eq!(prefix(&long, MAX_SCAN_BYTES), prefix(&longer, MAX_SCAN_BYTES));
@@ -73,8 +67,9 @@ proptest! {
         times in 1usize..200_000,
     ) {
         let text = unit.repeat(times);
-        let class = bundled().classify(Some(&text));
-        prop_assert_eq!(&class, &bundled().classify(Some(prefix(&text, MAX_SCAN_BYTES))));
+        let c = Classifier::default();
+        let class = c.classify(Some(&text));
+        prop_assert_eq!(&class, &c.classify(Some(prefix(&text, MAX_SCAN_BYTES))));
         prop_assert!(class.name.chars().count() <= MAX_CLASS_CHARS + 1);
     }
 
