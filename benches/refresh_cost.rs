@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use migration_core::model::{SpaceProgress, Status, Timestamp};
 use migration_core::state::snapshot::FoldContext;
-use migration_core::state::spaces::{Change, SpaceId, TableState, space_id};
+use migration_core::state::spaces::{Change, TableState, with_ids};
 use migration_core::state::tracker::{RefreshSettings, Tracker};
 use migration_core::table::meter::ReadOp;
 use migration_core::table::{ProgressTable, item};
@@ -273,7 +273,7 @@ fn state_only(n: u64) {
     for i in 0..n.div_ceil(CHUNK) {
         let records = chunk(i, n, now);
         let t = Instant::now();
-        state.apply_each(with_ids(&records), |_| {});
+        state.apply_each(with_ids(&records), |_, _| {});
         build += t.elapsed();
     }
     let t = Instant::now();
@@ -313,13 +313,6 @@ fn state_only(n: u64) {
     );
 }
 
-/// The records with their ids, as the refresh engine applies them (in batches).
-fn with_ids(records: &[SpaceProgress]) -> impl Iterator<Item = (SpaceId, &SpaceProgress)> {
-    records
-        .iter()
-        .map(|r| (space_id(&r.key.customer, &r.key.space), r))
-}
-
 /// Seconds of a refresh that applies 1% of the `n` spaces changed (progress and an `updatedAt`
 /// `round` seconds on, as workers write it) and settles, as the tracker's incremental refresh
 /// does.
@@ -340,7 +333,7 @@ fn refresh_1pct(state: &mut TableState, n: u64, now: Timestamp, round: i64) -> f
     }
     let t = Instant::now();
     let mut replaced = 0;
-    state.apply_each(with_ids(&changes), |c| {
+    state.apply_each(with_ids(&changes), |_, c| {
         replaced += usize::from(matches!(c, Change::Replaced { .. }));
     });
     state.settle();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::refresh::{RefreshReport, RefreshSettings};
 use super::snapshot::{FoldContext, Snapshot};
-use super::spaces::{Change, SpaceId, TableState, space_id};
+use super::spaces::{Change, SpaceId, TableState, id_of, with_ids};
 use crate::failure::Classifier;
 use crate::model::{SpaceProgress, Timestamp};
 
@@ -88,7 +88,7 @@ impl Engine {
         let mut newest: HashMap<SpaceId, &SpaceProgress> = HashMap::new();
         for p in read {
             report.read(p);
-            let id = space_id(&p.key.customer, &p.key.space);
+            let id = id_of(p);
             match newest.get_mut(&id) {
                 Some(held) if p.updated_at > held.updated_at => *held = p,
                 Some(_) => {}
@@ -99,7 +99,7 @@ impl Engine {
             }
         }
         let records = order.iter().map(|id| (*id, newest[id]));
-        self.state.apply_each(records, |change| match change {
+        self.state.apply_each(records, |_, change| match change {
             Change::Inserted => report.changed += 1,
             Change::Replaced { from, to } => {
                 report.changed += 1;
@@ -144,16 +144,10 @@ pub struct FullScan<'a> {
 impl FullScan<'_> {
     /// Applies items the scan read, in order.
     pub fn apply<'b>(&mut self, items: impl IntoIterator<Item = &'b SpaceProgress>) {
-        let records: Vec<(SpaceId, &SpaceProgress)> = items
-            .into_iter()
-            .map(|p| {
-                self.report.read(p);
-                (space_id(&p.key.customer, &p.key.space), p)
-            })
-            .collect();
         let report = &mut self.report;
         let state = &mut self.engine.state;
-        state.apply_scanned_each(records, self.visible_before, |s| {
+        state.apply_scanned_each(with_ids(items), self.visible_before, |p, s| {
+            report.read(p);
             report.changed += u64::from(s.changed);
             report.drift += u64::from(s.drift);
             if let Some((from, to)) = s.transition {

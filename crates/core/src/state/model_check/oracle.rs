@@ -11,7 +11,7 @@ use crate::state::snapshot::{
     ClassCount, DurationHistogram, FailedSpace, FailureClasses, FoldContext, Snapshot, StuckSpace,
     Totals, Transitions, WorkerKey, WorkerStats,
 };
-use crate::state::spaces::{Contribution, EXAMPLES, space_id};
+use crate::state::spaces::{Contribution, EXAMPLES, id_of};
 
 /// What the engine keeps of a record: two records the same here are the same to it.
 #[derive(Debug, PartialEq, Eq)]
@@ -185,7 +185,7 @@ impl Model {
                     completed_uploads: p.completed_uploads,
                     updated_at: p.updated_at,
                 };
-                (space_id(&p.key.customer, &p.key.space), c)
+                (id_of(p), c)
             })
             .collect()
     }

@@ -11,33 +11,33 @@ use crate::model::{SpaceProgress, Timestamp};
 const AHEAD: usize = 16;
 
 impl TableState {
-    /// Applies each (id, record) as [`TableState::apply`] does, in order, and tells `each` what
-    /// it did. Each id is the record's [`super::space_id`].
+    /// Applies each (id, record) as [`TableState::apply`] does, in order, and tells `each` the
+    /// record and what it did. Each id is the record's [`super::id_of`] ([`super::with_ids`]).
     pub fn apply_each<'a>(
         &mut self,
         records: impl IntoIterator<Item = (SpaceId, &'a SpaceProgress)>,
-        mut each: impl FnMut(Change),
+        mut each: impl FnMut(&'a SpaceProgress, Change),
     ) {
-        self.in_batches(records, |st, id, p| each(st.apply_id(id, p)));
+        self.in_batches(records, |st, id, p| each(p, st.apply_id(id, p)));
     }
 
     /// Applies each (id, record) read by a full scan as [`TableState::apply_scanned`] does, in
-    /// order, and tells `each` what it did.
+    /// order, and tells `each` the record and what it did.
     pub fn apply_scanned_each<'a>(
         &mut self,
         records: impl IntoIterator<Item = (SpaceId, &'a SpaceProgress)>,
         visible_before: Option<Timestamp>,
-        mut each: impl FnMut(Scanned),
+        mut each: impl FnMut(&'a SpaceProgress, Scanned),
     ) {
         self.in_batches(records, |st, id, p| {
-            each(st.apply_scanned_id(id, p, visible_before));
+            each(p, st.apply_scanned_id(id, p, visible_before));
         });
     }
 
     fn in_batches<'a>(
         &mut self,
         records: impl IntoIterator<Item = (SpaceId, &'a SpaceProgress)>,
-        mut apply: impl FnMut(&mut TableState, SpaceId, &SpaceProgress),
+        mut apply: impl FnMut(&mut TableState, SpaceId, &'a SpaceProgress),
     ) {
         let mut records = records.into_iter();
         let mut batch: Vec<(SpaceId, &SpaceProgress)> = Vec::with_capacity(AHEAD);
@@ -59,15 +59,8 @@ impl TableState {
 mod tests {
     use super::*;
     use crate::model::Status;
-    use crate::state::spaces::space_id;
     use crate::state::spaces::tests::{ctx, rec};
-
-    fn with_ids(records: &[SpaceProgress]) -> Vec<(SpaceId, &SpaceProgress)> {
-        records
-            .iter()
-            .map(|p| (space_id(&p.key.customer, &p.key.space), p))
-            .collect()
-    }
+    use crate::state::spaces::with_ids;
 
     /// Records spanning several batches, some of them the same space twice in one batch.
     fn history() -> Vec<SpaceProgress> {
@@ -98,7 +91,7 @@ mod tests {
         let singly: Vec<Change> = records.iter().map(|p| one.apply(p)).collect();
         let mut many = TableState::new();
         let mut batched = Vec::new();
-        many.apply_each(with_ids(&records), |c| batched.push(c));
+        many.apply_each(with_ids(&records), |_, c| batched.push(c));
         assert_eq!(batched, singly);
         assert_eq!(many.contributions(), one.contributions());
         assert_eq!(many.snapshot(ctx(500)), one.snapshot(ctx(500)));
@@ -119,7 +112,7 @@ mod tests {
             .map(|p| one.apply_scanned(p, before))
             .collect();
         let mut batched = Vec::new();
-        many.apply_scanned_each(with_ids(&records), before, |s| batched.push(s));
+        many.apply_scanned_each(with_ids(&records), before, |_, s| batched.push(s));
         assert_eq!(batched, singly);
         assert_eq!((many.end_scan(), one.end_scan()), (1, 1));
         assert_eq!(many.snapshot(ctx(500)), one.snapshot(ctx(500)));

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
+use crate::model::SpaceProgress;
+
 /// A space's identity: a 128-bit hash of (customer, space). Collisions need about 2^64 spaces.
 pub type SpaceId = u128;
 
@@ -16,6 +18,18 @@ pub fn space_id(customer: &str, space: &str) -> SpaceId {
         h.finish()
     };
     (u128::from(half(0x6d69_6772_6174_6531)) << 64) | u128::from(half(0x7370_6163_6573_3032))
+}
+
+/// The id of a record's space.
+pub fn id_of(p: &SpaceProgress) -> SpaceId {
+    space_id(&p.key.customer, &p.key.space)
+}
+
+/// Records with their ids, as [`super::TableState::apply_each`] takes them.
+pub fn with_ids<'a>(
+    records: impl IntoIterator<Item = &'a SpaceProgress>,
+) -> impl Iterator<Item = (SpaceId, &'a SpaceProgress)> {
+    records.into_iter().map(|p| (id_of(p), p))
 }
 
 /// Hashes a [`SpaceId`] by taking its low bits: it is a hash already.

@@ -6,7 +6,7 @@
 
 use super::entry::Entry;
 use super::id::IdMap;
-use super::{SpaceId, TableState};
+use super::{NO_CLASS, NO_TIME, SpaceId, TableState};
 use crate::model::Status;
 
 /// A listed space: its name and what a snapshot reads of its entry.
@@ -24,48 +24,53 @@ pub(super) struct Listed {
 /// The listed spaces of one status.
 pub(super) type Names = IdMap<Listed>;
 
-/// Lists `id` in `names` with `e`'s fields when `e` has `status`; unlists it when it had
-/// (`old`) and no longer has.
-fn follow(
-    names: &mut Names,
-    status: Status,
-    id: SpaceId,
-    e: &Entry,
-    old: Option<&Entry>,
-    space: &str,
-) {
-    if e.status == status {
-        let listed = names.entry(id).or_insert_with(|| Listed {
+impl Listed {
+    /// A space by its name, its fields to be filled by [`Listed::follow`].
+    fn named(space: &str) -> Listed {
+        Listed {
             name: space.into(),
-            updated_ms: e.updated_ms,
-            group: e.group,
-            class: e.class,
-        });
-        listed.updated_ms = e.updated_ms;
-        listed.group = e.group;
-        listed.class = e.class;
-    } else if old.is_some_and(|o| o.status == status) {
-        names.remove(&id);
+            updated_ms: NO_TIME,
+            group: 0,
+            class: NO_CLASS,
+        }
+    }
+
+    /// Takes the fields a snapshot reads from the space's entry as it is now.
+    fn follow(&mut self, e: &Entry) {
+        self.updated_ms = e.updated_ms;
+        self.group = e.group;
+        self.class = e.class;
     }
 }
 
 impl TableState {
-    /// Keeps the listed spaces in step with `id` now held as `e` (before: `old`).
-    pub(super) fn relist(&mut self, id: SpaceId, e: &Entry, old: Option<&Entry>, space: &str) {
-        follow(&mut self.in_progress, Status::InProgress, id, e, old, space);
-        follow(&mut self.failed, Status::Failed, id, e, old, space);
+    /// The listed spaces of `status`, if its spaces are listed.
+    fn names_mut(&mut self, status: Status) -> Option<&mut Names> {
+        match status {
+            Status::InProgress => Some(&mut self.in_progress),
+            Status::Failed => Some(&mut self.failed),
+            _ => None,
+        }
     }
 
-    /// Unlists `id`, removed while held as `old`.
+    /// Keeps the listed spaces in step with `id` now held as `e` (before: `old`): listed with
+    /// `e`'s fields under its status, and unlisted from the status it had, if another.
+    pub(super) fn relist(&mut self, id: SpaceId, e: &Entry, old: Option<&Entry>, space: &str) {
+        if let Some(old) = old.filter(|o| o.status != e.status) {
+            self.unlist(id, old);
+        }
+        if let Some(names) = self.names_mut(e.status) {
+            names
+                .entry(id)
+                .or_insert_with(|| Listed::named(space))
+                .follow(e);
+        }
+    }
+
+    /// Unlists `id`, held as `old` until now.
     pub(super) fn unlist(&mut self, id: SpaceId, old: &Entry) {
-        match old.status {
-            Status::InProgress => {
-                self.in_progress.remove(&id);
-            }
-            Status::Failed => {
-                self.failed.remove(&id);
-            }
-            _ => {}
+        if let Some(names) = self.names_mut(old.status) {
+            names.remove(&id);
         }
     }
 

@@ -33,7 +33,7 @@ pub use durations::DEFAULT_BOUNDS;
 use entry::{Entry, NO_TIME, held_counts};
 use group::Group;
 pub use group::NEWEST_KEPT;
-pub use id::{IdHasher, SpaceId, space_id};
+pub use id::{IdHasher, SpaceId, id_of, space_id, with_ids};
 use listed::Names;
 
 /// What applying a record did.
@@ -222,7 +222,7 @@ impl TableState {
     /// Applies a record as the space is now (read from the status index, or loaded whole),
     /// whatever its `updatedAt`: a worker whose clock runs behind may rewrite a space older.
     pub fn apply(&mut self, p: &SpaceProgress) -> Change {
-        self.apply_id(space_id(&p.key.customer, &p.key.space), p)
+        self.apply_id(id_of(p), p)
     }
 
     /// [`TableState::apply`] of a record whose id is known.
@@ -271,7 +271,7 @@ impl TableState {
         p: &SpaceProgress,
         visible_before: Option<Timestamp>,
     ) -> Scanned {
-        self.apply_scanned_id(space_id(&p.key.customer, &p.key.space), p, visible_before)
+        self.apply_scanned_id(id_of(p), p, visible_before)
     }
 
     /// [`TableState::apply_scanned`] of a record whose id is known.
