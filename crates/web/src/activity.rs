@@ -1,9 +1,10 @@
 //! A connection's phase and the one deadline it implies, as Go's `net/http` times a connection:
 //! a head (or the TLS handshake) must arrive within the read-header timeout, counted from the
 //! accept or from its first byte after a response; after a response, the next byte must come
-//! within the idle timeout; while a request is in flight nothing is timed. The connection's task
-//! sleeps until the deadline and is woken only when the phase changes ([`Activity::changed`]), so an
-//! idle or half-sent connection is never polled. [`Tracked`] notes the bytes that start a head.
+//! within the idle timeout; while a request is in flight, or a response is still being written to a
+//! client that reads slowly, nothing is timed. The connection's task sleeps until the deadline and
+//! is woken only when the phase changes ([`Activity::changed`]), so an idle or half-sent connection
+//! is never polled. [`Tracked`] notes the bytes that start a head, and writes not yet flushed.
 
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -33,9 +34,18 @@ enum Phase {
     Idle { since: Instant },
 }
 
+/// A phase, and whether bytes were written that the transport has not flushed yet.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    phase: Phase,
+    /// A response handed to hyper counts as ended, but until its bytes leave hyper's buffer the
+    /// connection is still writing: neither idle nor waiting for a head.
+    unflushed: bool,
+}
+
 /// One connection's phase, shared by its task, its IO and its requests.
 pub(crate) struct Activity {
-    phase: Mutex<Phase>,
+    state: Mutex<State>,
     changed: Notify,
 }
 
@@ -43,24 +53,28 @@ impl Activity {
     /// A connection accepted at `now`: its head (or handshake) is timed from now.
     pub(crate) fn new(now: Instant) -> Activity {
         Activity {
-            phase: Mutex::new(Phase::Head { since: now }),
+            state: Mutex::new(State {
+                phase: Phase::Head { since: now },
+                unflushed: false,
+            }),
             changed: Notify::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Phase> {
-        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Bytes arrived: after a response, they start the next head.
     pub(crate) fn bytes_arrived(&self) {
-        let mut phase = self.lock();
-        match &mut *phase {
+        let mut state = self.lock();
+        let phase = &mut state.phase;
+        match phase {
             Phase::Idle { .. } => {
                 *phase = Phase::Head {
                     since: Instant::now(),
                 };
-                drop(phase);
+                drop(state);
                 self.changed.notify_one();
             }
             Phase::Busy { bytes, .. } => *bytes = true,
@@ -70,14 +84,38 @@ impl Activity {
 
     /// The TLS handshake is done: the first head gets a read-header timeout of its own.
     pub(crate) fn handshake_done(&self) {
-        *self.lock() = Phase::Head {
-            since: Instant::now(),
+        *self.lock() = State {
+            phase: Phase::Head {
+                since: Instant::now(),
+            },
+            unflushed: false,
         };
     }
 
+    /// The transport took bytes to write.
+    pub(crate) fn wrote(&self) {
+        self.lock().unflushed = true;
+    }
+
+    /// The transport flushed all it was given: what follows a response is timed from now, as Go
+    /// times it from the end of the write.
+    pub(crate) fn flushed(&self) {
+        let mut state = self.lock();
+        if !std::mem::replace(&mut state.unflushed, false) {
+            return;
+        }
+        match &mut state.phase {
+            Phase::Head { since } | Phase::Idle { since } => *since = Instant::now(),
+            Phase::Busy { .. } => {}
+        }
+        drop(state);
+        self.changed.notify_one();
+    }
+
     pub(crate) fn request_started(&self) {
-        let mut phase = self.lock();
-        match &mut *phase {
+        let mut state = self.lock();
+        let phase = &mut state.phase;
+        match phase {
             Phase::Busy { requests, .. } => *requests += 1,
             _ => {
                 *phase = Phase::Busy {
@@ -91,8 +129,9 @@ impl Activity {
     /// A response was written (or dropped): once none is left, the next head or idleness is
     /// timed from now.
     pub(crate) fn request_ended(&self) {
-        let mut phase = self.lock();
-        let Phase::Busy { requests, bytes } = &mut *phase else {
+        let mut state = self.lock();
+        let phase = &mut state.phase;
+        let Phase::Busy { requests, bytes } = phase else {
             return;
         };
         *requests -= 1;
@@ -105,18 +144,24 @@ impl Activity {
         } else {
             Phase::Idle { since }
         };
-        drop(phase);
+        drop(state);
         self.changed.notify_one();
     }
 
-    /// Whether no request is in flight.
+    /// Whether no request is in flight and no response is left to write.
     pub(crate) fn is_quiet(&self) -> bool {
-        !matches!(*self.lock(), Phase::Busy { .. })
+        let state = self.lock();
+        !state.unflushed && !matches!(state.phase, Phase::Busy { .. })
     }
 
-    /// When the connection is to be closed and why; `None` while a request is in flight.
+    /// When the connection is to be closed and why; `None` while a request is in flight or a
+    /// response is being written.
     pub(crate) fn deadline(&self, t: Timeouts) -> Option<(Instant, CloseReason)> {
-        match *self.lock() {
+        let state = self.lock();
+        if state.unflushed {
+            return None;
+        }
+        match state.phase {
             Phase::Head { since } => Some((since + t.read_header, CloseReason::HeaderTimeout)),
             Phase::Idle { since } => Some((since + t.idle, CloseReason::Idle)),
             Phase::Busy { .. } => None,
@@ -143,6 +188,12 @@ impl<I> Tracked<I> {
     pub(crate) fn get_ref(&self) -> &I {
         &self.io
     }
+
+    fn note_write(&self, polled: &Poll<std::io::Result<usize>>) {
+        if matches!(polled, Poll::Ready(Ok(n)) if *n > 0) {
+            self.activity.wrote();
+        }
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Tracked<I> {
@@ -166,11 +217,18 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.note_write(&polled);
+        polled
     }
 
+    /// hyper (and rustls) flush the transport only once their own buffers are written.
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        if matches!(polled, Poll::Ready(Ok(()))) {
+            self.activity.flushed();
+        }
+        polled
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -182,7 +240,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.note_write(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -243,6 +303,52 @@ mod tests {
             Some(CloseReason::HeaderTimeout)
         );
         assert!(a.is_quiet());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_still_being_written_is_neither_idle_nor_quiet() {
+        let a = Activity::new(Instant::now());
+        a.request_started();
+        a.wrote();
+        a.request_ended();
+        assert_eq!(a.deadline(T), None, "its bytes are still in the buffers");
+        assert!(!a.is_quiet(), "shutdown waits for it");
+        tokio::time::advance(Duration::from_secs(500)).await;
+        a.flushed();
+        assert_eq!(
+            a.deadline(T),
+            Some((Instant::now() + T.idle, CloseReason::Idle)),
+            "idleness counts from the end of the write"
+        );
+        assert!(a.is_quiet());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pipelined_head_waits_for_the_previous_response_to_be_written() {
+        let a = Activity::new(Instant::now());
+        a.request_started();
+        a.bytes_arrived();
+        a.wrote();
+        a.request_ended();
+        assert_eq!(a.deadline(T), None);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        a.flushed();
+        assert_eq!(
+            a.deadline(T),
+            Some((Instant::now() + T.read_header, CloseReason::HeaderTimeout))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flush_with_nothing_written_moves_no_deadline() {
+        let start = Instant::now();
+        let a = Activity::new(start);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        a.flushed();
+        assert_eq!(
+            a.deadline(T),
+            Some((start + T.read_header, CloseReason::HeaderTimeout))
+        );
     }
 
     #[tokio::test(start_paused = true)]

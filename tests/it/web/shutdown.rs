@@ -62,6 +62,29 @@ async fn shutdown_never_waits_past_its_timeout() {
     assert!(String::from_utf8_lossy(&body).matches('x').count() < 20 * 1024);
 }
 
+/// A client that pipelines many requests for a large page and reads nothing: the responses fill
+/// the buffers, and the connection is writing, not idle. Neither the read-header nor the idle
+/// timeout closes it, and shutdown waits for it up to the shutdown timeout, as Go's server does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_the_client_does_not_read_is_in_flight_until_the_shutdown_timeout() {
+    let server = run(settings(|s| {
+        s.read_header_timeout = Duration::from_millis(200);
+        s.idle_timeout = Duration::from_millis(200);
+        s.shutdown_timeout = Duration::from_millis(1500);
+    }));
+    let mut stuck = TcpStream::connect(server.addr()).await.unwrap();
+    // 400 pages of 140 KB: far more than the socket buffers hold.
+    let requests = b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n".repeat(400);
+    stuck.write_all(&requests).await.unwrap();
+    // Five times the timeouts, with the server blocked writing the whole while.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let took = server.shutdown().await;
+    assert!(
+        took >= Duration::from_millis(1300) && took < Duration::from_secs(3),
+        "shutdown took {took:?}: the stuck connection was closed before it, or held it too long"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The binary
 
