@@ -1,19 +1,20 @@
 //! The status-index check against DynamoDB Local: an index keyed on other attributes, or
 //! projecting too little with INCLUDE, leaves full scans only (INCLUDE with every attribute the
-//! aggregates need serves); an index added to the table later is found at a later full scan;
-//! and a table deleted and recreated under the running exporter is served again.
+//! aggregates need serves); an index added to the table later is found at a later full scan, and
+//! one deleted under a running tracker is checked again at once; and a table deleted and
+//! recreated under the running exporter is served again.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 use migration_core::model::{SpaceProgress, Status, Timestamp};
 use migration_core::state::tracker::{RefreshKind, RefreshSettings, Tracker};
 use migration_core::table::meter::ReadOp;
-use migration_core::table::{AGGREGATE_ATTRIBUTES, ProgressTable, item};
+use migration_core::table::{AGGREGATE_ATTRIBUTES, ErrorKind, ProgressTable, item};
 use migration_testkit::{SpaceRecord, WorkerWrites};
 
 use crate::harness::Exporter;
@@ -205,6 +206,60 @@ async fn an_index_added_later_is_found_at_a_later_full_scan() {
         .await
         .unwrap();
     assert_eq!(tracker.incremental().await.unwrap().changed, 1);
+    assert_eq!(tracker.snapshot().items, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_index_deleted_under_the_tracker_is_checked_again_at_once() {
+    let all = Projection::builder()
+        .projection_type(ProjectionType::All)
+        .build();
+    let table = table(
+        "idx-deleted",
+        Some(status_index("status", "updatedAt", all)),
+    )
+    .await;
+    let mut tracker = Tracker::new(table.clone(), settings());
+    tracker.full().await.unwrap();
+    assert!(tracker.index_usable());
+    tracker.incremental().await.unwrap();
+    crate::harness::client()
+        .update_table()
+        .table_name(table.name())
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name("status-index")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let describes = table.meter().requests(ReadOp::Describe);
+    let refused = tracker.incremental().await.unwrap_err();
+    // DynamoDB answers ValidationException; DynamoDB Local a server error (InternalFailure).
+    assert!(
+        matches!(
+            refused.kind,
+            ErrorKind::Validation | ErrorKind::TableNotFound | ErrorKind::Service
+        ),
+        "{refused}"
+    );
+    // Checked again at once, rather than failing every incremental refresh until the next full
+    // interval (an hour here).
+    assert_eq!(table.meter().requests(ReadOp::Describe), describes + 1);
+    assert!(!tracker.index_usable(), "the check saw the index gone");
+    assert_eq!(tracker.next_kind(), RefreshKind::Full);
+    table
+        .put_items(vec![item::encode(&space(1))])
+        .await
+        .unwrap();
+    tracker.full().await.unwrap();
+    assert_eq!(tracker.next_kind(), RefreshKind::Full);
     assert_eq!(tracker.snapshot().items, 2);
 }
 

@@ -1,10 +1,10 @@
 //! Keeping the state fresh. A [`Tracker`] reads the table for its [`Engine`] two ways
 //! ([`RefreshKind`]): a full parallel Scan (at start, every `full_interval`, and whenever the
-//! status index cannot be used), which replaces the state and counts drift; and in between, an
-//! incremental refresh that queries the status index for each status with `updatedAt` after
-//! the previous refresh's start minus an overlap. What each read does to the state is the
-//! engine's; each refresh returns a [`RefreshReport`]; looping, backoff and publishing are the
-//! exporter's business.
+//! status index cannot be used, or was refused since it was checked), which replaces the state and
+//! counts drift; and in between, an incremental refresh that queries the status index for each
+//! status with `updatedAt` after the previous refresh's start minus an overlap. What each read
+//! does to the state is the engine's; each refresh returns a [`RefreshReport`]; looping, backoff
+//! and publishing are the exporter's business.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,7 +49,8 @@ impl RefreshKind {
 pub struct Tracker {
     table: ProgressTable,
     engine: Engine,
-    /// `None` until checked; the check is repeated at each full scan while unusable.
+    /// `None` until checked (or when a check after a refused query failed); the check is
+    /// repeated at each full scan while unusable, and after a query the index refused.
     index: Option<IndexCheck>,
     /// Whether a denied index check was logged (once).
     index_denied_logged: bool,
@@ -203,14 +204,39 @@ impl Tracker {
                 .await
                 .map(|()| found)
         };
-        let (pending, in_progress, completed, failed) = tokio::try_join!(
+        let queried = tokio::try_join!(
             query(Status::Pending),
             query(Status::InProgress),
             query(Status::Completed),
             query(Status::Failed)
-        )?;
+        );
+        let (pending, in_progress, completed, failed) = match queried {
+            Ok(found) => found,
+            Err(e) => {
+                self.recheck_index_after(&e).await;
+                return Err(e);
+            }
+        };
         let read: [&[SpaceProgress]; 4] = [&pending, &in_progress, &completed, &failed];
         Ok(self.engine.incremental(started, read.into_iter().flatten()))
+    }
+
+    /// Checks the index again (one DescribeTable, no read units) after a query of it failed in
+    /// a way that can mean it is gone or changed: DynamoDB answers a query of a deleted index
+    /// with `ValidationException`, DynamoDB Local with `InternalFailure` (a server error). When
+    /// it is unusable, or cannot be checked, the next refreshes are full scans until it is again.
+    async fn recheck_index_after(&mut self, e: &TableError) {
+        let suspect = matches!(
+            e.kind,
+            ErrorKind::Validation | ErrorKind::TableNotFound | ErrorKind::Service
+        );
+        if !suspect {
+            return;
+        }
+        if let Err(check) = self.check_index().await {
+            tracing::debug!(error = %check, "cannot check the status index");
+            self.index = None;
+        }
     }
 
     /// The snapshot of the state, as of the start of the last successful read (now, before
