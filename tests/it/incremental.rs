@@ -370,32 +370,55 @@ async fn without_a_usable_index_every_refresh_is_a_full_scan() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_budget_paces_scans_by_consumed_capacity() {
+    // About 4.4 MB: five pages of one segment, each page's cost known only once it is read.
     let table = crate::harness::new_table("budget").await;
     let now = Timestamp::now();
-    let records: Vec<SpaceProgress> = (0..1500)
+    let records: Vec<SpaceProgress> = (0..4000)
         .map(|i| space(i, Status::Completed, now, 1000))
         .collect();
     table
         .put_items(records.iter().map(item::encode).collect())
         .await
         .unwrap();
+    let one_segment = RefreshSettings {
+        segments: 1,
+        ..settings(Duration::from_secs(120))
+    };
+    let started = Instant::now();
+    Tracker::new(table.clone(), one_segment.clone())
+        .full()
+        .await
+        .unwrap();
+    let unpaced = started.elapsed().as_secs_f64();
 
-    let budget = 50.0;
+    let budget = 100.0;
     let paced = ProgressTable::new(crate::harness::client(), table.name(), "status-index")
         .with_read_budget(Some(budget));
     let started = Instant::now();
-    let mut tracker = Tracker::new(paced.clone(), settings(Duration::from_secs(120)));
-    tracker.full().await.unwrap();
+    Tracker::new(paced.clone(), one_segment)
+        .full()
+        .await
+        .unwrap();
     let took = started.elapsed().as_secs_f64();
     let units = paced.meter().capacity_units(ReadOp::Scan);
-    // A second's worth is allowed up front; the rest at the budget's rate, less the last page.
     let pages = paced.meter().requests(ReadOp::Scan) as f64;
-    let last_page = units / pages;
-    let floor = (units - budget - last_page * 3.0) / budget;
-    assert!(units > 150.0, "enough to pace: {units} units");
+    // A second's worth goes up front and the last page is never waited for; every other unit
+    // at the budget's rate. Pages are 1 MB but the last, so none costs more than this.
+    let largest_page = units / (pages - 1.0).max(1.0);
+    let floor = (units - budget - largest_page) / budget;
     assert!(
-        took >= floor * 0.9,
+        floor >= 2.0 * unpaced,
+        "too little to tell pacing from reading: {units} units in {pages} pages, \
+         {floor:.2}s paced against {unpaced:.2}s unpaced"
+    );
+    assert!(
+        took >= floor * 0.95,
         "{units} units at {budget}/s took {took:.2}s, expected at least {floor:.2}s"
+    );
+    let ceiling = units / budget + unpaced + 2.0;
+    assert!(
+        took <= ceiling,
+        "{units} units at {budget}/s took {took:.2}s: paced too slowly (at most {ceiling:.2}s)"
     );
 }
 
