@@ -174,26 +174,18 @@ async fn an_index_added_later_is_found_at_a_later_full_scan() {
         .projection_type(ProjectionType::All)
         .build();
     let index = status_index("status", "updatedAt", all);
-    crate::harness::client()
-        .update_table()
-        .table_name(table.name())
-        .attribute_definitions(string("status"))
-        .attribute_definitions(string("updatedAt"))
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .create(
-                    CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("status-index")
-                        .set_key_schema(Some(index.key_schema().to_vec()))
-                        .set_projection(index.projection().cloned())
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name("status-index")
+        .set_key_schema(Some(index.key_schema().to_vec()))
+        .set_projection(index.projection().cloned())
+        .build()
         .unwrap();
+    update_index(
+        &table,
+        GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        vec![string("status"), string("updatedAt")],
+    )
+    .await;
     wait_active(&table).await;
     tracker.full().await.unwrap();
     assert!(
@@ -223,22 +215,16 @@ async fn an_index_deleted_under_the_tracker_is_checked_again_at_once() {
     tracker.full().await.unwrap();
     assert!(tracker.index_usable());
     tracker.incremental().await.unwrap();
-    crate::harness::client()
-        .update_table()
-        .table_name(table.name())
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .delete(
-                    DeleteGlobalSecondaryIndexAction::builder()
-                        .index_name("status-index")
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
+    let delete = DeleteGlobalSecondaryIndexAction::builder()
+        .index_name("status-index")
+        .build()
         .unwrap();
+    update_index(
+        &table,
+        GlobalSecondaryIndexUpdate::builder().delete(delete).build(),
+        vec![],
+    )
+    .await;
     let describes = table.meter().requests(ReadOp::Describe);
     let refused = tracker.incremental().await.unwrap_err();
     // DynamoDB answers ValidationException; DynamoDB Local a server error (InternalFailure).
@@ -261,6 +247,22 @@ async fn an_index_deleted_under_the_tracker_is_checked_again_at_once() {
     tracker.full().await.unwrap();
     assert_eq!(tracker.next_kind(), RefreshKind::Full);
     assert_eq!(tracker.snapshot().items, 2);
+}
+
+/// Creates or deletes an index of `table` (UpdateTable), with the attributes a new one is keyed on.
+async fn update_index(
+    table: &ProgressTable,
+    update: GlobalSecondaryIndexUpdate,
+    attributes: Vec<AttributeDefinition>,
+) {
+    crate::harness::client()
+        .update_table()
+        .table_name(table.name())
+        .set_attribute_definitions((!attributes.is_empty()).then_some(attributes))
+        .global_secondary_index_updates(update)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Until DynamoDB Local says the status index is active.

@@ -259,6 +259,16 @@ mod tests {
         idle: Duration::from_secs(120),
     };
 
+    /// The deadline of a head whose timeout starts now.
+    fn head_timed_from_now() -> Option<(Instant, CloseReason)> {
+        Some((Instant::now() + T.read_header, CloseReason::HeaderTimeout))
+    }
+
+    /// The deadline of idleness that starts now.
+    fn idle_timed_from_now() -> Option<(Instant, CloseReason)> {
+        Some((Instant::now() + T.idle, CloseReason::Idle))
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_new_connection_must_send_its_head_within_the_read_header_timeout() {
         let start = Instant::now();
@@ -283,10 +293,7 @@ mod tests {
         assert_eq!(a.deadline(T), Some((idle_from + T.idle, CloseReason::Idle)));
         tokio::time::advance(Duration::from_secs(5)).await;
         a.bytes_arrived();
-        assert_eq!(
-            a.deadline(T),
-            Some((Instant::now() + T.read_header, CloseReason::HeaderTimeout))
-        );
+        assert_eq!(a.deadline(T), head_timed_from_now());
     }
 
     #[tokio::test(start_paused = true)]
@@ -307,36 +314,27 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_response_still_being_written_is_neither_idle_nor_quiet() {
-        let a = Activity::new(Instant::now());
-        a.request_started();
-        a.wrote();
-        a.request_ended();
-        assert_eq!(a.deadline(T), None, "its bytes are still in the buffers");
-        assert!(!a.is_quiet(), "shutdown waits for it");
-        tokio::time::advance(Duration::from_secs(500)).await;
-        a.flushed();
-        assert_eq!(
-            a.deadline(T),
-            Some((Instant::now() + T.idle, CloseReason::Idle)),
-            "idleness counts from the end of the write"
-        );
-        assert!(a.is_quiet());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_pipelined_head_waits_for_the_previous_response_to_be_written() {
-        let a = Activity::new(Instant::now());
-        a.request_started();
-        a.bytes_arrived();
-        a.wrote();
-        a.request_ended();
-        assert_eq!(a.deadline(T), None);
-        tokio::time::advance(Duration::from_secs(30)).await;
-        a.flushed();
-        assert_eq!(
-            a.deadline(T),
-            Some((Instant::now() + T.read_header, CloseReason::HeaderTimeout))
-        );
+        // After it: idleness, or (pipelined) the next head, timed from the end of the write.
+        for pipelined in [false, true] {
+            let a = Activity::new(Instant::now());
+            a.request_started();
+            if pipelined {
+                a.bytes_arrived();
+            }
+            a.wrote();
+            a.request_ended();
+            assert_eq!(a.deadline(T), None, "its bytes are still in the buffers");
+            assert!(!a.is_quiet(), "shutdown waits for it");
+            tokio::time::advance(Duration::from_secs(500)).await;
+            a.flushed();
+            let next = if pipelined {
+                head_timed_from_now()
+            } else {
+                idle_timed_from_now()
+            };
+            assert_eq!(a.deadline(T), next, "pipelined: {pipelined}");
+            assert!(a.is_quiet());
+        }
     }
 
     #[tokio::test(start_paused = true)]
