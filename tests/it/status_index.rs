@@ -46,6 +46,13 @@ fn status_index(hash: &str, range: &str, projection: Projection) -> GlobalSecond
         .unwrap()
 }
 
+/// A projection of every attribute, as the table's own status index has.
+fn all() -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::All)
+        .build()
+}
+
 fn include(attributes: &[&str]) -> Projection {
     let mut p = Projection::builder().projection_type(ProjectionType::Include);
     for a in attributes {
@@ -109,11 +116,6 @@ async fn an_index_keyed_otherwise_or_projecting_too_little_leaves_full_scans_onl
         .copied()
         .filter(|a| !["customer", "space", "status", "updatedAt"].contains(a))
         .collect();
-    let all = || {
-        Projection::builder()
-            .projection_type(ProjectionType::All)
-            .build()
-    };
     let cases = [
         (
             "keyed-on-created",
@@ -170,10 +172,7 @@ async fn an_index_added_later_is_found_at_a_later_full_scan() {
     assert_eq!(table.meter().requests(ReadOp::Describe), 2);
     assert!(!tracker.index_usable());
 
-    let all = Projection::builder()
-        .projection_type(ProjectionType::All)
-        .build();
-    let index = status_index("status", "updatedAt", all);
+    let index = status_index("status", "updatedAt", all());
     let create = CreateGlobalSecondaryIndexAction::builder()
         .index_name("status-index")
         .set_key_schema(Some(index.key_schema().to_vec()))
@@ -203,12 +202,9 @@ async fn an_index_added_later_is_found_at_a_later_full_scan() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_index_deleted_under_the_tracker_is_checked_again_at_once() {
-    let all = Projection::builder()
-        .projection_type(ProjectionType::All)
-        .build();
     let table = table(
         "idx-deleted",
-        Some(status_index("status", "updatedAt", all)),
+        Some(status_index("status", "updatedAt", all())),
     )
     .await;
     let mut tracker = Tracker::new(table.clone(), settings());

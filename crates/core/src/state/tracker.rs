@@ -128,15 +128,7 @@ impl Tracker {
     pub async fn full(&mut self) -> Result<RefreshReport, TableError> {
         if !self.index_usable() {
             // A missing index may appear later; a failed check only costs the incremental path.
-            if let Err(e) = self.check_index().await {
-                // A denied DescribeTable is a policy to fix, not a passing fault: say it once.
-                if e.kind == ErrorKind::AccessDenied && !self.index_denied_logged {
-                    self.index_denied_logged = true;
-                    tracing::warn!(error = %e, "status index unusable: access denied; full scans only");
-                } else {
-                    tracing::debug!(error = %e, "cannot check the status index");
-                }
-            }
+            self.try_check_index().await;
         }
         let started = Timestamp::now();
         let segments = self.settings().segments.max(1);
@@ -230,13 +222,24 @@ impl Tracker {
             e.kind,
             ErrorKind::Validation | ErrorKind::TableNotFound | ErrorKind::Service
         );
-        if !suspect {
-            return;
-        }
-        if let Err(check) = self.check_index().await {
-            tracing::debug!(error = %check, "cannot check the status index");
+        if suspect && !self.try_check_index().await {
             self.index = None;
         }
+    }
+
+    /// Checks the index, saying why when the check itself fails; whether it could be checked.
+    async fn try_check_index(&mut self) -> bool {
+        let Err(e) = self.check_index().await else {
+            return true;
+        };
+        // A denied DescribeTable is a policy to fix, not a passing fault: say it once.
+        if e.kind == ErrorKind::AccessDenied && !self.index_denied_logged {
+            self.index_denied_logged = true;
+            tracing::warn!(error = %e, "status index unusable: access denied; full scans only");
+        } else {
+            tracing::debug!(error = %e, "cannot check the status index");
+        }
+        false
     }
 
     /// The snapshot of the state, as of the start of the last successful read (now, before
